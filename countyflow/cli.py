@@ -1,0 +1,92 @@
+"""The `countyflow` console script. Parses flags into Settings and delegates to `countyflow.commands`.
+
+Imports of the command bodies are deferred so `countyflow --help` and `countyflow check`
+stay fast (Prefect and Great Expectations are slow to import).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from countyflow.settings import Settings
+
+app = typer.Typer(
+    name="countyflow",
+    help="Zhaotong county submissions → validated warehouse and BI marts.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+LandingOption = Annotated[
+    str | None, typer.Option("--landing", help="Landing zone: local path or fsspec URL.")
+]
+WarehouseOption = Annotated[
+    str | None,
+    typer.Option("--warehouse", help="SQLAlchemy URL of the warehouse (default: embedded DuckDB)."),
+]
+
+
+def _settings(landing: str | None = None, warehouse: str | None = None) -> Settings:
+    """Flags override environment (COUNTYFLOW_*), which overrides defaults."""
+    overrides: dict[str, object] = {}
+    if landing is not None:
+        overrides["landing"] = landing
+    if warehouse is not None:
+        overrides["warehouse_url"] = warehouse
+    return Settings(**overrides)
+
+
+@app.command()
+def check(
+    file: Annotated[Path, typer.Argument(help="The file to validate.")],
+    dataset: Annotated[str, typer.Option(help="Dataset name, e.g. childcare_sites.")],
+    county: Annotated[str, typer.Option(help="County code, name or pinyin.")],
+    period: Annotated[str, typer.Option(help="Period, e.g. 2025-summer.")],
+    report: Annotated[
+        Path | None, typer.Option(help="Also write the report (.json, .html or .xlsx) here.")
+    ] = None,
+) -> None:
+    """Validate one file without touching the warehouse; exit 1 if it has errors."""
+    from countyflow.commands.check import check_file
+
+    raise typer.Exit(check_file(file, dataset=dataset, county=county, period=period,
+                                report_path=report, settings=_settings()))
+
+
+@app.command()
+def run(landing: LandingOption = None, warehouse: WarehouseOption = None) -> None:
+    """Process everything new in the landing zone; exit 0 when the run completed."""
+    from countyflow.commands.run import run_pipeline
+
+    raise typer.Exit(run_pipeline(_settings(landing, warehouse)))
+
+
+@app.command()
+def demo(landing: LandingOption = None, warehouse: WarehouseOption = None) -> None:
+    """Write the demo landing zone, run the whole pipeline, print the city KPIs."""
+    from countyflow.commands.demo import run_demo
+
+    raise typer.Exit(run_demo(_settings(landing, warehouse)))
+
+
+@app.command()
+def status(warehouse: WarehouseOption = None) -> None:
+    """Print the completeness matrix (county × dataset × period)."""
+    from countyflow.commands.status import show_status
+
+    raise typer.Exit(show_status(_settings(warehouse=warehouse)))
+
+
+@app.command()
+def serve() -> None:
+    """Register the Prefect deployments with their schedules and serve them."""
+    from countyflow.commands.serve import serve_deployments
+
+    raise typer.Exit(serve_deployments(_settings()))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Ingest: discover, read, normalise and validate county submissions (pure functions + file edges)."""

@@ -1,0 +1,144 @@
+"""Value objects passed between ingest steps (and between Prefect tasks).
+
+`SubmissionRef` is small and serialisable: tasks pass it, never big frames. Issues are
+Polars frames with `ISSUE_SCHEMA`, one row per problem, so reports and the audit table
+are built from them with no per-row Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+import polars as pl
+
+from schemas.contract import COMMON_RULES, Severity
+
+SOURCE_ROW = "source_row"
+
+ISSUE_SCHEMA: dict[str, type[pl.DataType]] = {
+    "source_row": pl.Int64,
+    "column": pl.Utf8,
+    "value": pl.Utf8,
+    "rule": pl.Utf8,
+    "severity": pl.Utf8,
+    "message_zh": pl.Utf8,
+    "message_en": pl.Utf8,
+}
+
+
+class SubmissionStatus(StrEnum):
+    ACCEPTED = "accepted"
+    ACCEPTED_WITH_WARNINGS = "accepted_with_warnings"
+    REJECTED = "rejected"
+    WAITING = "waiting"
+    SUPERSEDED = "superseded"
+
+
+@dataclass(frozen=True)
+class SubmissionRef:
+    """One file in the landing zone: where it is, what its path says, its SHA-256.
+
+    `path_error` is the rule id of a problem found in the path itself (unknown county,
+    dataset or period, wrong layout); such a submission is rejected without parsing.
+    """
+
+    submission_id: str
+    source_url: str
+    relative_path: str
+    county_code: str
+    dataset: str
+    period: str
+    file_name: str
+    extension: str
+    size_bytes: int
+    modified_at: datetime
+    archive_path: str
+    path_error: str | None = None
+
+    def sort_key(self) -> tuple[datetime, str]:
+        """Order of submissions within a partition: later mtime is newer, ties by name."""
+        return (self.modified_at, self.file_name)
+
+
+class SubmissionRejected(Exception):
+    """A submission-level error: the whole file is rejected, nothing of it loaded."""
+
+    def __init__(self, rule: str, detail: str = "", *, column: str | None = None,
+                 value: str | None = None) -> None:
+        self.rule = rule
+        self.detail = detail
+        self.column = column
+        self.value = value
+        text = COMMON_RULES[rule]
+        super().__init__(f"{text.message_en}{': ' + detail if detail else ''}")
+
+    def issues(self) -> pl.DataFrame:
+        text = COMMON_RULES[self.rule]
+        suffix = f"：{self.detail}" if self.detail else ""
+        return issues_frame([{
+            "source_row": None, "column": self.column, "value": self.value, "rule": self.rule,
+            "severity": Severity.ERROR.value,
+            "message_zh": text.message_zh + suffix,
+            "message_en": text.message_en + (f": {self.detail}" if self.detail else ""),
+        }])
+
+
+def issues_frame(rows: list[dict[str, object]] | None = None) -> pl.DataFrame:
+    """An issues frame (possibly empty) with the canonical schema and column order."""
+    return pl.DataFrame(rows or [], schema=ISSUE_SCHEMA)
+
+
+def common_issue(rule: str, *, column: str | None = None, value: str | None = None,
+                 source_row: int | None = None, detail: str = "") -> dict[str, object]:
+    """One issue row for a rule of `COMMON_RULES`."""
+    text = COMMON_RULES[rule]
+    return {
+        "source_row": source_row, "column": column, "value": value, "rule": rule,
+        "severity": text.severity.value,
+        "message_zh": text.message_zh + (f"：{detail}" if detail else ""),
+        "message_en": text.message_en + (f": {detail}" if detail else ""),
+    }
+
+
+@dataclass
+class ParsedSubmission:
+    """A file read into text: canonical column names, every value a string, plus `source_row`.
+
+    `source_row` is the spreadsheet's own row number (1-based, header rows counted) or the
+    CSV line number, so a clerk can find the row. PII columns are already dropped.
+    `issues` holds file-level warnings (unknown columns, total-row mismatch).
+    """
+
+    frame: pl.DataFrame
+    issues: pl.DataFrame
+
+    @property
+    def rows_in(self) -> int:
+        return self.frame.height
+
+
+@dataclass
+class ValidationResult:
+    """The outcome of validating one submission against its contract.
+
+    `valid` holds typed rows to load (contract columns + `source_row`); conservation:
+    rows_in == rows_loaded + rows_rejected + rows_held.
+    """
+
+    status: SubmissionStatus
+    valid: pl.DataFrame
+    issues: pl.DataFrame
+    rows_in: int
+    rows_loaded: int
+    rows_rejected: int
+    rows_held: int = 0
+
+    @property
+    def errors(self) -> int:
+        return int((self.issues["severity"] == Severity.ERROR.value).sum())
+
+    @property
+    def warnings(self) -> int:
+        return int((self.issues["severity"] == Severity.WARNING.value).sum())

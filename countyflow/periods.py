@@ -1,0 +1,75 @@
+"""Reporting periods (SPEC §4): school year, summer/winter break, calendar month.
+
+A period label comes from the landing-zone path; its window bounds every date
+reported for it, and its year completes dates written without one (`7月6日`).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+
+class PeriodKind(StrEnum):
+    SCHOOL_YEAR = "school_year"
+    SUMMER = "summer"
+    WINTER = "winter"
+    MONTH = "month"
+
+
+_PATTERNS: tuple[tuple[PeriodKind, re.Pattern[str]], ...] = (
+    (PeriodKind.SCHOOL_YEAR, re.compile(r"^(?P<year>\d{4})$")),
+    (PeriodKind.SUMMER, re.compile(r"^(?P<year>\d{4})-summer$")),
+    (PeriodKind.WINTER, re.compile(r"^(?P<year>\d{4})-winter$")),
+    (PeriodKind.MONTH, re.compile(r"^(?P<year>\d{4})-(?P<month>0[1-9]|1[0-2])$")),
+)
+
+
+class InvalidPeriod(ValueError):
+    """A period label that matches none of the accepted forms."""
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    """One reporting period; `start`..`end` is the inclusive window its dates must fall in."""
+
+    label: str
+    kind: PeriodKind
+    year: int
+    start: date
+    end: date
+
+    @property
+    def is_season(self) -> bool:
+        return self.kind in (PeriodKind.SUMMER, PeriodKind.WINTER)
+
+    def previous_year(self) -> Period:
+        """The same period one year earlier (for year-on-year comparisons)."""
+        suffix = self.label[4:]
+        return parse_period(f"{self.year - 1}{suffix}")
+
+
+def parse_period(label: str) -> Period:
+    """Parse a period label such as `2025`, `2025-summer`, `2025-winter` or `2025-07`."""
+    for kind, pattern in _PATTERNS:
+        match = pattern.match(label.strip())
+        if match is None:
+            continue
+        year = int(match["year"])
+        if kind is PeriodKind.SCHOOL_YEAR:
+            start, end = date(year, 9, 1), date(year + 1, 8, 31)
+        elif kind is PeriodKind.SUMMER:
+            start, end = date(year, 6, 15), date(year, 9, 15)
+        elif kind is PeriodKind.WINTER:
+            start, end = date(year, 1, 1), date(year, 3, 15)
+        else:
+            month = int(match["month"])
+            start = date(year, month, 1)
+            end = date(year, month, calendar.monthrange(year, month)[1])
+        return Period(label=label.strip(), kind=kind, year=year, start=start, end=end)
+    raise InvalidPeriod(
+        f"unknown period {label!r}: expected YYYY, YYYY-summer, YYYY-winter or YYYY-MM"
+    )

@@ -1,0 +1,50 @@
+"""Column declarations shared by several contracts (declared once, reused)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from schemas.contract import Column, ColumnType, Rule, Severity
+from schemas.contract import Severity as S
+
+COUNTY_ALIASES = ("县区代码", "区划代码", "县（区）代码", "县区", "县（区）", "县区名称", "县（市、区）")
+
+
+def county_column(required: bool = True) -> Column:
+    return Column(
+        "county_code", ColumnType.COUNTY, "县（区）代码",
+        "county-level unit: code, full name, short name or pinyin (mapped to the code)",
+        required=required, aliases=COUNTY_ALIASES,
+    )
+
+
+def site_code_column() -> Column:
+    return Column(
+        "site_code", ColumnType.TEXT, "托管点编码", "childcare site code (4–32 of 0-9 A-Z a-z -)",
+        aliases=("托管点代码", "托管点编号"),
+    )
+
+
+SITE_CODE_PATTERN = r"^[0-9A-Za-z-]{4,32}$"
+
+
+def site_code_format_rule() -> Rule:
+    return Rule(
+        "site_code_format", Severity.ERROR, "site_code",
+        "托管点编码应为 4–32 位字母、数字或连字符", "site code must be 4–32 letters, digits or hyphens",
+        lambda: pl.col("site_code").str.contains(SITE_CODE_PATTERN),
+    )
+
+
+def site_registered_rule() -> Rule:
+    return Rule(
+        "site_not_registered", S.ERROR, "site_code",
+        "该托管点不在本县本期已报送的托管点名单中",
+        "the site is not in the county's site registry for this season",
+        lambda: pl.col("ctx_site_known"),
+        requires=("ctx_site_known",),
+    )
+
+
+def in_period(column: str) -> pl.Expr:
+    return pl.col(column).is_between(pl.col("ctx_period_start"), pl.col("ctx_period_end"))

@@ -1,0 +1,87 @@
+"""Contract: 假期托管点基本情况 — holiday childcare sites (period: summer/winter break).
+
+This is the site registry: daily attendance and volunteers are checked against it.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from countyflow.periods import PeriodKind
+from schemas._common import county_column, in_period, site_code_column, site_code_format_rule
+from schemas.contract import Column, Contract, Rule
+from schemas.contract import ColumnType as T
+from schemas.contract import Severity as S
+
+HOST_TYPES: dict[str, tuple[str, ...]] = {
+    "school": ("学校", "学校托管点", "中小学"),
+    "childrens_home": ("儿童之家", "村（社区）儿童之家"),
+    "community_center": ("社区", "“一老一小”关爱服务中心", '"一老一小"关爱服务中心',
+                         "一老一小关爱服务中心", "社区服务中心"),
+    "mobile": ("流动服务点", "移动的儿童之家", "“移动的儿童之家”", "流动托管"),
+}
+
+MIN_SERVICE_DAYS = 30
+
+CONTRACT = Contract(
+    dataset="childcare_sites",
+    title_zh="假期托管点基本情况",
+    title_en="Holiday childcare sites",
+    grain="site × season",
+    period_kinds=frozenset({PeriodKind.SUMMER, PeriodKind.WINTER}),
+    key=("site_code",),
+    columns=(
+        county_column(),
+        site_code_column(),
+        Column("site_name", T.TEXT, "托管点名称", "site name"),
+        Column("township", T.TEXT, "乡镇（街道）", "township or sub-district",
+               required=False, aliases=("乡镇", "街道", "乡（镇、街道）")),
+        Column("host_type", T.ENUM, "托管点类型", "kind of host", aliases=("举办类型",),
+               vocabulary=HOST_TYPES),
+        Column("start_date", T.DATE, "开始日期", "first day of service", aliases=("开班日期",)),
+        Column("end_date", T.DATE, "结束日期", "last day of service", aliases=("结班日期",)),
+        Column("hours_per_day", T.DECIMAL, "每日托管时长", "hours of care per day",
+               aliases=("每天托管小时数", "每日托管时长（小时）")),
+        Column("meal_subsidy_yuan", T.DECIMAL, "午餐补助标准", "lunch subsidy, yuan per child-day",
+               required=False, aliases=("餐补标准", "午餐补助标准（元/人·天）")),
+        Column("children_enrolled", T.COUNT, "托管儿童数", "children enrolled at the site",
+               aliases=("受托儿童数",)),
+        Column("left_behind_children", T.COUNT, "其中留守儿童数", "of whom left-behind children",
+               aliases=("留守儿童数",)),
+        Column("relocated_children", T.COUNT, "其中搬迁群众子女数",
+               "of whom children of relocated families", required=False,
+               aliases=("易地搬迁家庭儿童数", "搬迁群众子女数")),
+        Column("service_person_times", T.COUNT, "服务人次", "visits served (mobile sites)",
+               required=False),
+    ),
+    rules=(
+        site_code_format_rule(),
+        Rule("start_outside_season", S.ERROR, "start_date",
+             "开始日期不在本假期范围内", "start date is outside the season",
+             lambda: in_period("start_date")),
+        Rule("end_outside_season", S.ERROR, "end_date",
+             "结束日期不在本假期范围内", "end date is outside the season",
+             lambda: in_period("end_date")),
+        Rule("end_before_start", S.ERROR, "end_date",
+             "结束日期早于开始日期", "end date is before the start date",
+             lambda: pl.col("end_date") >= pl.col("start_date")),
+        Rule("hours_out_of_range", S.ERROR, "hours_per_day",
+             "每日托管时长应大于 0 且不超过 12 小时", "hours per day must be more than 0 and at most 12",
+             lambda: (pl.col("hours_per_day") > 0) & (pl.col("hours_per_day") <= 12)),
+        Rule("hours_below_policy", S.WARNING, "hours_per_day",
+             "每日托管时长少于 5 小时（政策要求 5–6 小时）", "fewer than 5 hours a day (policy is 5–6 h)",
+             lambda: pl.col("hours_per_day") >= 5),
+        Rule("meal_subsidy_out_of_range", S.ERROR, "meal_subsidy_yuan",
+             "午餐补助标准应在 0–50 元之间", "meal subsidy must be between 0 and 50 yuan",
+             lambda: pl.col("meal_subsidy_yuan").is_between(0, 50)),
+        Rule("left_behind_exceed_enrolled", S.ERROR, "left_behind_children",
+             "留守儿童数不能大于托管儿童数", "left-behind children cannot exceed children enrolled",
+             lambda: pl.col("left_behind_children") <= pl.col("children_enrolled")),
+        Rule("relocated_exceed_enrolled", S.ERROR, "relocated_children",
+             "搬迁群众子女数不能大于托管儿童数", "relocated children cannot exceed children enrolled",
+             lambda: pl.col("relocated_children") <= pl.col("children_enrolled")),
+        Rule("service_days_below_policy", S.WARNING, "end_date",
+             "托管服务不足 30 天（政策要求 30 天以上）", "fewer than 30 service days (policy is 30 or more)",
+             lambda: ((pl.col("end_date") - pl.col("start_date")).dt.total_days() + 1) >= MIN_SERVICE_DAYS),
+    ),
+)
