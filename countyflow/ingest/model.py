@@ -108,11 +108,14 @@ class ParsedSubmission:
 
     `source_row` is the spreadsheet's own row number (1-based, header rows counted) or the
     CSV line number, so a clerk can find the row. PII columns are already dropped.
-    `issues` holds file-level warnings (unknown columns, total-row mismatch).
+    `issues` holds file-level warnings (e.g. unknown columns). `total_row` is the
+    spreadsheet's 合计/总计 row (same columns, raw text, with its `source_row`), kept out
+    of `frame`; validation reconciles it against the column sums once values are typed.
     """
 
     frame: pl.DataFrame
     issues: pl.DataFrame
+    total_row: pl.DataFrame | None = None
 
     @property
     def rows_in(self) -> int:
