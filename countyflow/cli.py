@@ -6,12 +6,18 @@ stay fast (Prefect and Great Expectations are slow to import).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from countyflow.settings import Settings
+
+# Prefect's local server must not phone home: this machine class has no internet, and a
+# statistics office's pipeline should not report usage anywhere.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
 
 app = typer.Typer(
     name="countyflow",

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     landing: str = Field(default="data/landing", description="Local path or fsspec URL of the landing zone.")
     archive_dir: Path = Field(default=Path("data/archive"), description="Raw submissions, kept by SHA-256.")
     reports_dir: Path = Field(default=Path("data/reports"), description="Clerk reports per submission.")
+    staging_dir: Path = Field(
+        default=Path("data/staging"),
+        description="Validated frames handed from the staging task to the load task (Parquet).",
+    )
     max_file_bytes: int = Field(default=50 * 1024 * 1024, description="Submissions larger than this are rejected.")
     max_sheet_cells: int = Field(default=5_000_000, description="A spreadsheet expanding past this is rejected.")
     max_columns: int = Field(default=500, description="A file with more columns than this is rejected.")

@@ -1,0 +1,165 @@
+"""The per-submission pipeline as pure functions, wrapped by `tasks/`.
+
+`stage_bytes` turns one submission's bytes into a validation result and fact rows:
+parse → validate → transform. It never touches files or databases; the tasks read the
+archived bytes, fetch lookups from the warehouse and persist what comes out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from itertools import groupby
+from pathlib import Path
+
+import polars as pl
+
+from countyflow.ingest.model import SubmissionRef, SubmissionRejected, SubmissionStatus, ValidationResult
+from countyflow.periods import parse_period
+from countyflow.settings import Settings
+from schemas import CONTRACTS, processing_order
+
+
+@dataclass(frozen=True)
+class StagedSubmission:
+    """What the staging task hands to the load task: counts, and where the frames are.
+
+    Frames travel as Parquet files, not as task results, so task results stay small
+    (and picklable for a Dask cluster).
+    """
+
+    ref: SubmissionRef
+    status: SubmissionStatus
+    rows_in: int
+    rows_loaded: int
+    rows_rejected: int
+    rows_held: int
+    errors: int
+    warnings: int
+    facts_path: str | None
+    issues_path: str
+    report_path: str | None
+
+
+def stage_bytes(
+    ref: SubmissionRef,
+    data: bytes | None,
+    *,
+    lookups: Mapping[str, pl.DataFrame | None],
+    settings: Settings,
+) -> tuple[ValidationResult, pl.DataFrame | None]:
+    """Parse, validate and transform one submission (pure: bytes and frames in, frames out)."""
+    from countyflow.ingest.read import read_submission
+    from countyflow.ingest.validate import reject_submission, validate_submission
+    from countyflow.transform import transform_submission
+
+    if ref.path_error is not None:
+        return reject_submission(SubmissionRejected(ref.path_error, ref.relative_path)), None
+    if data is None:
+        return reject_submission(SubmissionRejected("file_unreadable", ref.relative_path)), None
+    contract = CONTRACTS[ref.dataset]
+    try:
+        parsed = read_submission(
+            data,
+            extension=ref.extension,
+            contract=contract,
+            expected={"county_code": ref.county_code, "dataset": ref.dataset, "period": ref.period},
+            max_cells=settings.max_sheet_cells,
+            max_columns=settings.max_columns,
+        )
+    except SubmissionRejected as exc:
+        return reject_submission(exc), None
+    result = validate_submission(
+        parsed,
+        contract,
+        county_code=ref.county_code,
+        period=parse_period(ref.period),
+        lookups=lookups,
+        policy=settings.policy_for(ref.dataset),
+    )
+    if result.rows_loaded == 0:
+        return result, None
+    return result, transform_submission(ref.dataset, result.valid, ref)
+
+
+def batches_in_dependency_order(refs: Iterable[SubmissionRef]) -> list[list[SubmissionRef]]:
+    """Group submissions by dataset, registries first; within a batch, oldest first.
+
+    Unknown datasets (a path error) go in a final batch: they are only recorded as rejected.
+    """
+    rank = {dataset: position for position, dataset in enumerate(processing_order())}
+    ordered = sorted(refs, key=lambda ref: (rank.get(ref.dataset, len(rank)), ref.sort_key()))
+    return [
+        list(batch)
+        for _, batch in groupby(ordered, key=lambda ref: rank.get(ref.dataset, len(rank)))
+    ]
+
+
+def staging_paths(staging_dir: Path, submission_id: str) -> tuple[Path, Path]:
+    """Where the staged facts and issues of one submission are kept until loaded."""
+    return staging_dir / f"{submission_id}.facts.parquet", staging_dir / f"{submission_id}.issues.parquet"
+
+
+def report_stem(reports_dir: Path, ref: SubmissionRef) -> Path:
+    """Clerk reports are filed by partition, named by the submission's hash prefix."""
+    return reports_dir / ref.county_code / ref.dataset / ref.period / ref.submission_id[:16]
+
+
+@dataclass(frozen=True)
+class SubmissionOutcome:
+    """The end state of one submission in a run, as the operator and the clerk see it."""
+
+    submission_id: str
+    county_code: str
+    dataset: str
+    period: str
+    file_name: str
+    status: str
+    rows_in: int
+    rows_loaded: int
+    rows_rejected: int
+    rows_held: int
+    errors: int
+    warnings: int
+    report_path: str | None
+
+
+def outcome_of(staged: StagedSubmission, final_status: str) -> SubmissionOutcome:
+    ref = staged.ref
+    return SubmissionOutcome(
+        submission_id=ref.submission_id, county_code=ref.county_code, dataset=ref.dataset,
+        period=ref.period, file_name=ref.file_name, status=final_status, rows_in=staged.rows_in,
+        rows_loaded=staged.rows_loaded if final_status.startswith("accepted") else 0,
+        rows_rejected=staged.rows_rejected, rows_held=staged.rows_held, errors=staged.errors,
+        warnings=staged.warnings, report_path=staged.report_path,
+    )
+
+
+OUTCOME_SCHEMA: dict[str, type[pl.DataType]] = {
+    "submission_id": pl.Utf8, "county_code": pl.Utf8, "dataset": pl.Utf8, "period": pl.Utf8,
+    "file_name": pl.Utf8, "status": pl.Utf8, "rows_in": pl.Int64, "rows_loaded": pl.Int64,
+    "rows_rejected": pl.Int64, "rows_held": pl.Int64, "errors": pl.Int64, "warnings": pl.Int64,
+    "report_path": pl.Utf8,
+}
+
+
+def outcomes_frame(outcomes: Iterable[SubmissionOutcome]) -> pl.DataFrame:
+    """One row per submission processed in a run (grain: submission)."""
+    rows = [outcome.__dict__ for outcome in outcomes]
+    return pl.DataFrame(rows, schema=OUTCOME_SCHEMA)
+
+
+def summarise_outcomes(outcomes: pl.DataFrame) -> pl.DataFrame:
+    """Submissions and rows by status (grain: status), for the run summary."""
+    return (
+        outcomes.group_by("status")
+        .agg(
+            pl.len().alias("submissions"),
+            pl.col("rows_in").sum(),
+            pl.col("rows_loaded").sum(),
+            pl.col("rows_rejected").sum(),
+            pl.col("rows_held").sum(),
+            pl.col("warnings").sum(),
+        )
+        .sort("status")
+    )

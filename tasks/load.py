@@ -1,0 +1,76 @@
+"""Warehouse tasks: the database edge (schema, idempotency filter, loads, marts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+from prefect import task
+
+from countyflow import progress
+from countyflow.ingest.model import SubmissionRef, ValidationResult
+from countyflow.pipeline import StagedSubmission, SubmissionOutcome, outcome_of
+from countyflow.settings import Settings
+from tasks.resources import warehouse_engine
+
+_REPROCESS = frozenset({"waiting"})
+
+
+@task(retries=2, retry_delay_seconds=5)
+def prepare_warehouse(settings: Settings) -> None:
+    """Create or upgrade the warehouse schema (idempotent)."""
+    from warehouse.schema import ensure_warehouse
+
+    ensure_warehouse(warehouse_engine(settings))
+
+
+@task
+def select_pending_submissions(refs: list[SubmissionRef], settings: Settings) -> list[SubmissionRef]:
+    """Drop files whose hash was already processed (wherever they lie); keep held ones.
+
+    The same bytes under two paths are one submission: only the first is kept.
+    """
+    from warehouse.load import processed_status
+
+    engine = warehouse_engine(settings)
+    seen: set[str] = set()
+    pending = []
+    for ref in refs:
+        if ref.submission_id in seen:
+            continue
+        seen.add(ref.submission_id)
+        status = processed_status(engine, ref.submission_id)
+        if status is None or status in _REPROCESS:
+            pending.append(ref)
+    progress.planned(len(pending))
+    return pending
+
+
+@task(retries=2, retry_delay_seconds=2, task_run_name="load-{staged.ref.county_code}-{staged.ref.dataset}-{staged.ref.period}")
+def load_submission(staged: StagedSubmission, settings: Settings) -> SubmissionOutcome:
+    """Record one submission in the ledger and, if accepted, load its facts (one transaction)."""
+    from warehouse.load import record_submission
+
+    issues = pl.read_parquet(staged.issues_path)
+    facts = pl.read_parquet(staged.facts_path) if staged.facts_path else None
+    result = ValidationResult(
+        status=staged.status, valid=pl.DataFrame(), issues=issues, rows_in=staged.rows_in,
+        rows_loaded=staged.rows_loaded, rows_rejected=staged.rows_rejected, rows_held=staged.rows_held,
+    )
+    final_status = record_submission(
+        warehouse_engine(settings), staged.ref, result, facts, report_path=staged.report_path
+    )
+    for path in (staged.issues_path, staged.facts_path):
+        if path:
+            Path(path).unlink(missing_ok=True)
+    outcome = outcome_of(staged, final_status)
+    progress.finished(f"{outcome.county_code} {outcome.dataset} {outcome.period}: {outcome.status}")
+    return outcome
+
+
+@task
+def read_mart(name: str, settings: Settings) -> pl.DataFrame:
+    """One BI mart as a frame (for artifacts and the CLI)."""
+    from warehouse.marts import read_mart as _read_mart
+
+    return _read_mart(warehouse_engine(settings), name)

@@ -1,0 +1,45 @@
+"""Staging: parse → validate → transform one submission; hand frames on as Parquet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import task
+
+from countyflow.ingest.model import SubmissionRef
+from countyflow.pipeline import StagedSubmission, report_stem, stage_bytes, staging_paths
+from countyflow.settings import Settings
+from schemas import CONTRACTS
+from tasks.resources import warehouse_engine
+
+
+def _read_archived(ref: SubmissionRef) -> bytes | None:
+    path = Path(ref.archive_path)
+    return path.read_bytes() if path.is_file() else None
+
+
+@task(task_run_name="stage-{ref.county_code}-{ref.dataset}-{ref.period}")
+def stage_submission(ref: SubmissionRef, settings: Settings) -> StagedSubmission:
+    """Validate one submission against its contract and the warehouse's current registry."""
+    from countyflow.ingest.report import write_reports
+    from warehouse.lookups import fetch_lookups
+
+    lookups = {}
+    if ref.path_error is None and ref.dataset in CONTRACTS:
+        lookups = fetch_lookups(
+            warehouse_engine(settings), CONTRACTS[ref.dataset], county_code=ref.county_code, period=ref.period
+        )
+    result, facts = stage_bytes(ref, _read_archived(ref), lookups=lookups, settings=settings)
+
+    facts_path, issues_path = staging_paths(settings.staging_dir, ref.submission_id)
+    facts_path.parent.mkdir(parents=True, exist_ok=True)
+    result.issues.write_parquet(issues_path)
+    if facts is not None:
+        facts.write_parquet(facts_path)
+    report_path = write_reports(result, ref, stem=report_stem(settings.reports_dir, ref))
+    return StagedSubmission(
+        ref=ref, status=result.status, rows_in=result.rows_in, rows_loaded=result.rows_loaded,
+        rows_rejected=result.rows_rejected, rows_held=result.rows_held, errors=result.errors,
+        warnings=result.warnings, facts_path=str(facts_path) if facts is not None else None,
+        issues_path=str(issues_path), report_path=str(report_path),
+    )
