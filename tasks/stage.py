@@ -18,10 +18,20 @@ def _read_archived(ref: SubmissionRef) -> bytes | None:
     return path.read_bytes() if path.is_file() else None
 
 
+def _report_header(ref: SubmissionRef) -> dict[str, object]:
+    from countyflow.reference import county_name
+
+    return {
+        "file_name": ref.file_name, "relative_path": ref.relative_path,
+        "submission_id": ref.submission_id, "county_code": ref.county_code,
+        "county_name": county_name(ref.county_code), "dataset": ref.dataset, "period": ref.period,
+    }
+
+
 @task(task_run_name="stage-{ref.county_code}-{ref.dataset}-{ref.period}")
 def stage_submission(ref: SubmissionRef, settings: Settings) -> StagedSubmission:
     """Validate one submission against its contract and the warehouse's current registry."""
-    from countyflow.ingest.report import write_reports
+    from countyflow.ingest.report import write_report
     from warehouse.lookups import fetch_lookups
 
     lookups = {}
@@ -36,7 +46,10 @@ def stage_submission(ref: SubmissionRef, settings: Settings) -> StagedSubmission
     result.issues.write_parquet(issues_path)
     if facts is not None:
         facts.write_parquet(facts_path)
-    report_path = write_reports(result, ref, stem=report_stem(settings.reports_dir, ref))
+    stem = report_stem(settings.reports_dir, ref)
+    header = _report_header(ref)
+    write_report(result, header, stem.with_suffix(".json"))
+    report_path = write_report(result, header, stem.with_suffix(".html"))
     return StagedSubmission(
         ref=ref, status=result.status, rows_in=result.rows_in, rows_loaded=result.rows_loaded,
         rows_rejected=result.rows_rejected, rows_held=result.rows_held, errors=result.errors,

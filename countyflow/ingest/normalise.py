@@ -1,0 +1,448 @@
+"""Normalise raw submission text into typed values (SPEC §3), one Polars expression per column.
+
+Every normaliser takes a string expression and returns a struct expression whose `value`
+field is the typed value (null when missing or unreadable) and whose `problem` field is a
+problem code (a `COMMON_RULES` id, null when the value is fine or simply missing); `split`
+gives the pair. Missing markers are handled once, in `normalise_column`,
+so a required blank is reported as `value_required` and never also as a format error.
+
+Everything is a vectorised expression (regex extraction, `replace_many`, `replace_strict`):
+no Python runs per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import NamedTuple
+
+import polars as pl
+
+from countyflow.ingest.model import ISSUE_SCHEMA, SOURCE_ROW
+from countyflow.periods import Period
+from countyflow.reference import county_aliases
+from schemas.contract import COMMON_RULES, Column, ColumnType, Contract
+
+
+class Normalised(NamedTuple):
+    """A typed value expression and its problem code (Utf8 rule id, null when fine); see `split`."""
+
+    value: pl.Expr
+    problem: pl.Expr
+
+
+# Full-width ASCII (U+FF01…U+FF5E) and the ideographic space, as half-width equivalents.
+_FULL_WIDTH = [chr(code) for code in range(0xFF01, 0xFF5F)] + ["\u3000"]
+_HALF_WIDTH = [chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)] + [" "]
+
+MISSING_MARKERS: tuple[str, ...] = (
+    "", "—", "——", "–", "-", "--", "/", "无", "n/a", "na", "null",
+)
+"""Cell texts meaning "no value", compared after trimming, half-width folding and lower-casing."""
+
+COUNT_UNITS: tuple[str, ...] = (
+    "人次", "小时", "人", "个", "名", "元", "天", "台", "张", "次", "例", "位", "所", "家", "床",
+)
+DECIMAL_UNITS: tuple[str, ...] = (
+    "元/人·天", "元/人•天", "元/人・天", "元/人/天", "元/人天", "元/天", "元/人", "小时", "h",
+    *COUNT_UNITS,
+)
+# Words that make a count approximate, before or after the number (SPEC §3: an error).
+APPROX_PREFIXES: tuple[str, ...] = ("大约", "将近", "接近", "差不多", "超过", "约", "近")
+APPROX_INFIXES: tuple[str, ...] = ("多", "余", "来", "+")
+APPROX_SUFFIXES: tuple[str, ...] = ("左右", "以上", "多", "余", "+")
+
+QUOTES = ("“", "”", '"', "'", "‘", "’", "「", "」", "『", "』")
+
+EXCEL_EPOCH = date(1899, 12, 30)
+"""Day 0 of Excel's 1900 date system (serials from 61 on, i.e. every plausible date)."""
+
+_MAX_COUNT_DIGITS = 15  # keeps `int × 10000` inside Int64
+
+
+def _alternation(words: tuple[str, ...]) -> str:
+    escaped = sorted((_escape(word) for word in words), key=len, reverse=True)
+    return "|".join(escaped)
+
+
+def _escape(word: str) -> str:
+    return "".join("\\" + char if char in r"\.+*?()|[]{}^$/" else char for char in word)
+
+
+_INTEGER = r"[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+"
+COUNT_PATTERN = (
+    rf"^(?P<pre>{_alternation(APPROX_PREFIXES)})?"
+    rf"(?P<int>{_INTEGER})(?:\.(?P<frac>[0-9]+))?"
+    r"(?P<wan>万)?"
+    rf"(?P<mid>{_alternation(APPROX_INFIXES)})?"
+    rf"(?:{_alternation(COUNT_UNITS)})?"
+    rf"(?P<post>{_alternation(APPROX_SUFFIXES)})?$"
+)
+DECIMAL_PATTERN = (
+    r"^(?P<sign>-)?"
+    rf"(?P<int>{_INTEGER})?(?:\.(?P<frac>[0-9]+))?"
+    r"(?P<wan>万)?"
+    rf"(?:{_alternation(DECIMAL_UNITS)})?$"
+)
+_TIME = r"(?:[ T]+[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"
+DATE_PATTERN = (
+    "^(?:"
+    rf"(?P<y1>[0-9]{{4}})\s*[-/.]\s*(?P<m1>[0-9]{{1,2}})\s*[-/.]\s*(?P<d1>[0-9]{{1,2}}){_TIME}"
+    r"|(?P<y2>[0-9]{4})\s*年\s*(?P<m2>[0-9]{1,2})\s*月\s*(?P<d2>[0-9]{1,2})\s*[日号]?"
+    r"|(?P<m3>[0-9]{1,2})\s*月\s*(?P<d3>[0-9]{1,2})\s*[日号]?"
+    r"|(?P<serial>[0-9]{5})(?:\.[0-9]+)?"
+    ")$"
+)
+_CHINESE_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+GRADE_PATTERN = (
+    r"^(?:中职|高职|高|职)?"
+    rf"(?:(?P<n>[0-9]{{1,3}})(?:\.0+)?|(?P<zh>[{''.join(_CHINESE_DIGITS)}]))"
+    r"(?:年级)?$"
+)
+
+
+# --- building blocks -------------------------------------------------------------------
+#
+# A normaliser is one struct expression: it starts as {raw}, each step adds fields computed
+# from the previous ones (`struct.with_fields` + `pl.field`), and it ends with `value` and
+# `problem`. Chaining on one struct evaluates the regex extraction once per cell; splitting
+# the steps into separate expressions would make Polars recompute it for every use.
+
+
+def half_width(raw: pl.Expr) -> pl.Expr:
+    """Full-width ASCII letters, digits, punctuation and U+3000 folded to half-width."""
+    return raw.cast(pl.Utf8).str.replace_many(_FULL_WIDTH, _HALF_WIDTH)
+
+
+def _compact(raw: pl.Expr) -> pl.Expr:
+    """Half-width, every whitespace character removed, lower-cased: the key values are matched on."""
+    return half_width(raw).str.replace_all(r"\s+", "").str.to_lowercase()
+
+
+def is_missing(raw: pl.Expr) -> pl.Expr:
+    """True where the cell is null, blank or a missing marker (`—`, `/`, `无`, `N/A`, …)."""
+    return raw.is_null() | _compact(raw).is_in(list(MISSING_MARKERS))
+
+
+def _start(raw: pl.Expr) -> pl.Expr:
+    return pl.struct(raw.cast(pl.Utf8).alias("raw"))
+
+
+def _part(name: str) -> pl.Expr:
+    return pl.field("parts").struct.field(name)
+
+
+def _finish(steps: pl.Expr, dtype: type[pl.DataType]) -> pl.Expr:
+    """Null the value wherever there is a problem, so rules never see half-read values."""
+    return steps.struct.with_fields(
+        value=pl.when(pl.field("problem").is_null()).then(pl.field("value")).cast(dtype),
+        problem=pl.field("problem").cast(pl.Utf8),
+    )
+
+
+def split(normalised: pl.Expr) -> Normalised:
+    """A normaliser's struct as a (value, problem) pair of expressions.
+
+    Convenient for a few values; for whole frames materialise the struct first (as
+    `normalise_values` does) so it is evaluated once.
+    """
+    return Normalised(normalised.struct.field("value"), normalised.struct.field("problem"))
+
+
+def _clean_text(raw: pl.Expr) -> pl.Expr:
+    text = (
+        raw.str.replace_all("\u3000", "", literal=True)
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+    )
+    return pl.when(text != "").then(text)
+
+
+def normalise_text(raw: pl.Expr) -> pl.Expr:
+    """Trimmed, every U+3000 removed, internal runs of whitespace collapsed to one space."""
+    return _finish(_start(raw).struct.with_fields(
+        value=_clean_text(pl.field("raw")), problem=pl.lit(None, dtype=pl.Utf8),
+    ), pl.Utf8)
+
+
+def normalise_count(raw: pl.Expr) -> pl.Expr:
+    """A whole number ≥ 0: `1,234`, `１２３`, `12人`, `1.6万`, `12.0`; approximations are errors."""
+    steps = (
+        _start(raw)
+        .struct.with_fields(parts=_compact(pl.field("raw")).str.extract_groups(COUNT_PATTERN))
+        .struct.with_fields(
+            int=_part("int").str.replace_all(",", "", literal=True),
+            frac=_part("frac").fill_null("").str.strip_chars_end("0"),
+            wan=_part("wan").is_not_null(),
+            approximate=pl.any_horizontal(_part(name).is_not_null() for name in ("pre", "mid", "post")),
+        )
+        .struct.with_fields(
+            value=pl.field("int").str.to_integer(strict=False)
+            * pl.when(pl.field("wan")).then(10_000).otherwise(1)
+            + pl.when(pl.field("wan"))
+            .then(pl.field("frac").str.pad_end(4, "0").str.to_integer(strict=False))
+            .otherwise(0),
+            decimals=pl.field("frac").str.len_chars(),
+        )
+        .struct.with_fields(
+            problem=pl.when(pl.field("int").is_null()).then(pl.lit("count_format"))
+            .when(pl.field("approximate")).then(pl.lit("count_approximate"))
+            .when(pl.field("decimals") > pl.when(pl.field("wan")).then(4).otherwise(0))
+            .then(pl.lit("count_format"))
+            .when(pl.field("int").str.len_chars() > _MAX_COUNT_DIGITS).then(pl.lit("count_format"))
+            .when(pl.field("value").is_null()).then(pl.lit("count_format"))
+        )
+    )
+    return _finish(steps, pl.Int64)
+
+
+def normalise_decimal(raw: pl.Expr) -> pl.Expr:
+    """A number (hours, yuan): `5.5`, `5.5小时`, `8元/人·天`, `1,234.5`, `1.5万`."""
+    steps = (
+        _start(raw)
+        .struct.with_fields(parts=_compact(pl.field("raw")).str.extract_groups(DECIMAL_PATTERN))
+        .struct.with_fields(
+            int=_part("int").str.replace_all(",", "", literal=True),
+            frac=_part("frac"),
+            scale=pl.when(_part("wan").is_not_null()).then(10_000.0).otherwise(1.0),
+            sign=_part("sign").fill_null(""),
+        )
+        .struct.with_fields(
+            value=pl.concat_str(pl.field("sign"), pl.field("int").fill_null("0"), pl.lit("."),
+                                pl.field("frac").fill_null("0"))
+            .cast(pl.Float64, strict=False) * pl.field("scale"),
+        )
+        .struct.with_fields(
+            problem=pl.when(
+                (pl.field("int").is_null() & pl.field("frac").is_null())
+                | pl.field("value").is_null() | pl.field("value").is_infinite()
+            ).then(pl.lit("decimal_format"))
+        )
+    )
+    return _finish(steps, pl.Float64)
+
+
+def _year_for(month: pl.Expr, period: Period | None) -> pl.Expr:
+    """The year of a date written without one: the period's year (a school year spans two)."""
+    if period is None:
+        return pl.lit(None, dtype=pl.Int64)
+    if period.start.year == period.end.year:
+        return pl.lit(period.start.year, dtype=pl.Int64)
+    return pl.when(month >= period.start.month).then(period.start.year).otherwise(period.end.year)
+
+
+def normalise_date(raw: pl.Expr, *, period: Period | None = None) -> pl.Expr:
+    """ISO (with or without time), `2025/7/6`, `2025.7.6`, `2025年7月6日`, `7月6日`, Excel serials.
+
+    `7月6日` takes its year from `period` (without a period it is a `date_format` problem).
+    Impossible calendar dates (2025-02-30) are `date_format` problems.
+    """
+    steps = (
+        _start(raw)
+        .struct.with_fields(
+            parts=half_width(pl.field("raw")).str.strip_chars().str.extract_groups(DATE_PATTERN))
+        .struct.with_fields(
+            year=pl.coalesce(
+                _part("y1").str.to_integer(strict=False), _part("y2").str.to_integer(strict=False),
+                _year_for(_part("m3").str.to_integer(strict=False), period),
+            ),
+            month=pl.coalesce(_part("m1"), _part("m2"), _part("m3")),
+            day=pl.coalesce(_part("d1"), _part("d2"), _part("d3")),
+            serial=_part("serial").str.to_integer(strict=False),
+        )
+        .struct.with_fields(
+            value=pl.when(pl.field("serial").is_not_null())
+            .then(pl.lit(EXCEL_EPOCH, dtype=pl.Date) + pl.duration(days=pl.field("serial")))
+            .otherwise(
+                pl.concat_str(
+                    pl.field("year").cast(pl.Utf8).str.pad_start(4, "0"), pl.lit("-"),
+                    pl.field("month").str.pad_start(2, "0"), pl.lit("-"),
+                    pl.field("day").str.pad_start(2, "0"),
+                ).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+            )
+        )
+        .struct.with_fields(problem=pl.when(pl.field("value").is_null()).then(pl.lit("date_format")))
+    )
+    return _finish(steps, pl.Date)
+
+
+def normalise_grade(raw: pl.Expr) -> pl.Expr:
+    """`1`, `一年级`, `高一`, `1年级`, `职一` → 1 (the 1..3 range is the contract's `grade_range` rule)."""
+    steps = (
+        _start(raw)
+        .struct.with_fields(parts=_compact(pl.field("raw")).str.extract_groups(GRADE_PATTERN))
+        .struct.with_fields(value=pl.coalesce(
+            _part("n").str.to_integer(strict=False),
+            _part("zh").replace_strict(_CHINESE_DIGITS, default=None, return_dtype=pl.Int64),
+        ))
+        .struct.with_fields(problem=pl.when(pl.field("value").is_null()).then(pl.lit("grade_format")))
+    )
+    return _finish(steps, pl.Int64)
+
+
+def vocabulary_key(raw: pl.Expr) -> pl.Expr:
+    """How enumeration values are compared: no whitespace, half-width, no quotes, lower-case."""
+    return _compact(raw).str.replace_many(list(QUOTES), [""] * len(QUOTES))
+
+
+def vocabulary_mapping(vocabulary: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
+    """Every spelling of a vocabulary (canonical values and aliases, as keys) → canonical value.
+
+    Keys go through `vocabulary_key`, the same expression applied to cells. Where two
+    canonical values share a spelling, the first declared wins.
+    """
+    spellings = [(spelling, canonical) for canonical, aliases in vocabulary.items()
+                 for spelling in (canonical, *aliases)]
+    frame = pl.DataFrame(spellings, schema={"spelling": pl.Utf8, "canonical": pl.Utf8}, orient="row")
+    keyed = frame.select(vocabulary_key(pl.col("spelling")).alias("key"), "canonical")
+    keyed = keyed.unique(subset="key", keep="first", maintain_order=True)
+    return dict(zip(keyed["key"].to_list(), keyed["canonical"].to_list(), strict=True))
+
+
+def normalise_enum(raw: pl.Expr, vocabulary: Mapping[str, tuple[str, ...]], *,
+                   open_vocabulary: bool = False) -> pl.Expr:
+    """Canonical value for any alias; unknown → `enum_unknown` (or kept as written when open)."""
+    mapping = vocabulary_mapping(vocabulary)
+    steps = _start(raw).struct.with_fields(
+        mapped=vocabulary_key(pl.field("raw")).replace_strict(mapping, default=None,
+                                                              return_dtype=pl.Utf8))
+    if open_vocabulary:
+        steps = steps.struct.with_fields(
+            value=pl.coalesce(pl.field("mapped"), _clean_text(pl.field("raw"))),
+            problem=pl.lit(None, dtype=pl.Utf8),
+        )
+    else:
+        steps = steps.struct.with_fields(
+            value=pl.field("mapped"),
+            problem=pl.when(pl.field("mapped").is_null()).then(pl.lit("enum_unknown")),
+        )
+    return _finish(steps, pl.Utf8)
+
+
+def normalise_county(raw: pl.Expr) -> pl.Expr:
+    """County code, full name, short name or pinyin (any case) → county code."""
+    aliases = county_aliases()
+    mapping = dict(zip(aliases["alias"].to_list(), aliases["county_code"].to_list(), strict=True))
+    steps = _start(raw).struct.with_fields(
+        # A code typed into a numeric spreadsheet cell may arrive as `530602.0`.
+        value=_compact(pl.field("raw")).str.replace(r"^([0-9]+)\.0+$", "${1}")
+        .replace_strict(mapping, default=None, return_dtype=pl.Utf8),
+    ).struct.with_fields(problem=pl.when(pl.field("value").is_null()).then(pl.lit("county_unknown")))
+    return _finish(steps, pl.Utf8)
+
+
+def normaliser_for(column: Column, *, period: Period | None) -> Callable[[pl.Expr], pl.Expr]:
+    """The normaliser of a contract column's type."""
+    match column.type:
+        case ColumnType.COUNT:
+            return normalise_count
+        case ColumnType.DECIMAL:
+            return normalise_decimal
+        case ColumnType.DATE:
+            return lambda raw: normalise_date(raw, period=period)
+        case ColumnType.GRADE:
+            return normalise_grade
+        case ColumnType.COUNTY:
+            return normalise_county
+        case ColumnType.ENUM:
+            return lambda raw: normalise_enum(raw, column.vocabulary or {})
+        case ColumnType.TEXT if column.vocabulary:
+            vocabulary = column.vocabulary
+            return lambda raw: normalise_enum(raw, vocabulary, open_vocabulary=True)
+        case _:
+            return normalise_text
+
+
+def normalise_column(raw: pl.Expr, column: Column, *, period: Period | None) -> pl.Expr:
+    """Missing markers first (→ null, `value_required` if required), then the type's normaliser.
+
+    A struct expression with fields `value` (typed per the column) and `problem`.
+    """
+    required = pl.lit("value_required") if column.required else pl.lit(None, dtype=pl.Utf8)
+    return (
+        normaliser_for(column, period=period)(raw)
+        .struct.with_fields(missing=is_missing(pl.field("raw")))
+        .struct.with_fields(
+            value=pl.when(~pl.field("missing")).then(pl.field("value")).cast(column.dtype),
+            problem=pl.when(pl.field("missing")).then(required).otherwise(pl.field("problem")),
+        )
+    )
+
+
+# --- frames --------------------------------------------------------------------------------
+
+_PROBLEM = "__problem__"
+_STRUCT = "__normalised__"
+_RAW = "__raw__"
+
+
+def rule_texts() -> pl.DataFrame:
+    """`COMMON_RULES` as a frame (rule, severity, message_zh, message_en) to join issues onto."""
+    return pl.DataFrame(
+        [(rule, text.severity.value, text.message_zh, text.message_en)
+         for rule, text in COMMON_RULES.items()],
+        schema={"rule": pl.Utf8, "severity": pl.Utf8, "message_zh": pl.Utf8, "message_en": pl.Utf8},
+        orient="row",
+    )
+
+
+def typed_schema(contract: Contract) -> dict[str, pl.DataType | type[pl.DataType]]:
+    """Columns of a normalised frame: every contract column, typed, then `source_row`."""
+    return {**{column.name: column.dtype for column in contract.columns}, SOURCE_ROW: pl.Int64}
+
+
+def normalise_values(frame: pl.DataFrame, contract: Contract, *,
+                     period: Period | None) -> pl.DataFrame:
+    """Typed contract columns, `source_row`, and one `__problem__<column>` column per input column."""
+    if SOURCE_ROW not in frame.columns:
+        frame = frame.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(SOURCE_ROW))
+    present = [column for column in contract.columns if column.name in frame.columns]
+    # Materialise each column's struct once, then take its fields.
+    structs = frame.lazy().select(
+        pl.col(SOURCE_ROW).cast(pl.Int64),
+        *(normalise_column(pl.col(c.name), c, period=period).alias(_STRUCT + c.name)
+          for c in present),
+    ).collect()
+    values = [
+        pl.col(_STRUCT + column.name).struct.field("value").alias(column.name)
+        if column in present else pl.lit(None, dtype=column.dtype).alias(column.name)
+        for column in contract.columns
+    ]
+    problems = [pl.col(_STRUCT + c.name).struct.field("problem").alias(_PROBLEM + c.name)
+                for c in present]
+    return structs.select(*values, SOURCE_ROW, *problems)
+
+
+def normalise_frame(frame: pl.DataFrame, contract: Contract, *,
+                    period: Period) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Type a parsed (all-text) frame by its contract; return (typed frame, issues frame).
+
+    The typed frame has every contract column in contract order (optional columns absent
+    from the file as typed nulls) plus `source_row`, in the input's row order. The issues
+    frame (`ISSUE_SCHEMA`) has one row per unreadable or missing-but-required cell, with the
+    original text. A required column absent from the file is the reader's
+    (submission-level) problem and yields no row issues here.
+    """
+    normalised = normalise_values(frame, contract, period=period)
+    typed = normalised.select(*contract.column_names, SOURCE_ROW)
+    present = [name for name in contract.column_names if name in frame.columns]
+    if not present:
+        return typed, pl.DataFrame(schema=ISSUE_SCHEMA)
+    cells = normalised.hstack(
+        frame.select(pl.col(name).cast(pl.Utf8).alias(_RAW + name) for name in present)
+    ).lazy()
+    parts = [
+        cells.select(
+            pl.col(SOURCE_ROW), pl.lit(name, dtype=pl.Utf8).alias("column"),
+            pl.col(_RAW + name).alias("value"), pl.col(_PROBLEM + name).alias("rule"),
+        ).filter(pl.col("rule").is_not_null())
+        for name in present
+    ]
+    issues = (
+        pl.concat(parts)
+        .join(rule_texts().lazy(), on="rule", how="left", maintain_order="left")
+        .select(pl.col(name).cast(dtype) for name, dtype in ISSUE_SCHEMA.items())
+        .sort(SOURCE_ROW, maintain_order=True)
+        .collect()
+    )
+    return typed, issues

@@ -1,0 +1,27 @@
+"""docs/datasets.md is generated from the contracts and must not go stale."""
+
+from __future__ import annotations
+
+from countyflow.contract_docs import DOCS_PATH, REGENERATE, render_contract_docs
+from schemas import CONTRACTS
+from schemas.contract import COMMON_RULES
+
+
+def test_docs_are_up_to_date() -> None:
+    committed = DOCS_PATH.read_text(encoding="utf-8") if DOCS_PATH.exists() else ""
+    assert committed == render_contract_docs(), (
+        f"{DOCS_PATH} is stale; regenerate it with `{REGENERATE}`"
+    )
+
+
+def test_docs_cover_every_dataset_column_and_rule() -> None:
+    text = render_contract_docs()
+    for contract in CONTRACTS.values():
+        assert f"`{contract.dataset}` — {contract.title_zh} / {contract.title_en}" in text
+        for column in contract.columns:
+            assert f"| `{column.name}` |" in text and column.label_zh in text
+        for rule in contract.rules:
+            assert f"| `{rule.id}` | {rule.severity.value} |" in text
+            assert rule.message_zh in text and rule.message_en in text
+    for rule, rule_text in COMMON_RULES.items():
+        assert f"| `{rule}` | {rule_text.severity.value} | {rule_text.message_zh} |" in text

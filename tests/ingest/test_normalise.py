@@ -1,0 +1,371 @@
+"""Value normalisers (SPEC §3): every accepted form, the problem codes, and properties."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from countyflow.ingest.model import ISSUE_SCHEMA
+from countyflow.ingest.normalise import (
+    EXCEL_EPOCH,
+    is_missing,
+    normalise_column,
+    normalise_count,
+    normalise_county,
+    normalise_date,
+    normalise_decimal,
+    normalise_enum,
+    normalise_frame,
+    normalise_grade,
+    normalise_text,
+    split,
+)
+from countyflow.periods import Period, parse_period
+from schemas import CONTRACTS
+from schemas.contract import Column, ColumnType
+
+SUMMER = parse_period("2025-summer")
+SCHOOL_YEAR = parse_period("2025")
+TRACK = CONTRACTS["vocational_enrollment"].column("track")
+DEPARTMENT = CONTRACTS["health_monthly"].column("department")
+HOST_TYPE = CONTRACTS["childcare_sites"].column("host_type")
+
+
+def run(normaliser: pl.Expr, values: list[str | None]) -> list[tuple[object, str | None]]:
+    value, problem = split(normaliser)
+    frame = pl.DataFrame({"x": values}, schema={"x": pl.Utf8}).select(
+        value.alias("value"), problem.alias("problem")
+    )
+    return list(frame.iter_rows())
+
+
+def one(normaliser: pl.Expr, value: str | None) -> tuple[object, str | None]:
+    return run(normaliser, [value])[0]
+
+
+X = pl.col("x")
+
+# --- counts -----------------------------------------------------------------------------
+
+COUNTS_OK = [
+    ("123", 123), ("0", 0), ("１２３", 123), ("１，２３４", 1234), ("1,234", 1234),
+    ("1，234", 1234), ("1,234,567", 1234567), (" 42 ", 42), ("42\u3000", 42), ("1 234", 1234),
+    ("12人", 12), ("12 人", 12), ("3个", 3), ("5名", 5), ("8元", 8), ("30天", 30),
+    ("6小时", 6), ("2台", 2), ("4张", 4), ("120人次", 120), ("7次", 7),
+    ("1.6万", 16000), ("1.6万人", 16000), ("2万", 20000), ("1.2345万", 12345),
+    ("0.5万人次", 5000), ("12.0", 12), ("12.00人", 12), ("１.６万", 16000),
+]
+COUNTS_BAD = [
+    ("2000多", "count_approximate"), ("2000余", "count_approximate"),
+    ("约2000", "count_approximate"), ("2000+", "count_approximate"),
+    ("近2000", "count_approximate"), ("2000左右", "count_approximate"),
+    ("2000多人", "count_approximate"), ("约2000人", "count_approximate"),
+    ("2000人左右", "count_approximate"), ("1.6万多", "count_approximate"),
+    ("大约300", "count_approximate"), ("300以上", "count_approximate"),
+    ("-5", "count_format"), ("－5", "count_format"), ("abc", "count_format"),
+    ("12.5", "count_format"), ("1.23456万", "count_format"), ("1,23", "count_format"),
+    ("12,3456", "count_format"), ("5 kg", "count_format"), ("万", "count_format"),
+    ("1e3", "count_format"), ("99999999999999999999", "count_format"), ("٣", "count_format"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), COUNTS_OK)
+def test_count_accepted_forms(text: str, expected: int) -> None:
+    assert one(normalise_count(X), text) == (expected, None)
+
+
+@pytest.mark.parametrize(("text", "problem"), COUNTS_BAD)
+def test_count_problems(text: str, problem: str) -> None:
+    assert one(normalise_count(X), text) == (None, problem)
+
+
+# --- decimals ---------------------------------------------------------------------------
+
+DECIMALS_OK = [
+    ("5", 5.0), ("5.5", 5.5), ("５.５", 5.5), ("5.5小时", 5.5), ("6h", 6.0), ("8元", 8.0),
+    ("8元/人·天", 8.0), ("8 元/天", 8.0), (".5", 0.5), ("1,234.5", 1234.5), ("1.5万", 15000.0),
+    ("-3", -3.0), ("12.0", 12.0),
+]
+DECIMALS_BAD = ["abc", "5.5.5", "约5", "五", "1e3", "nan", "inf", "-", "1,23"]
+
+
+@pytest.mark.parametrize(("text", "expected"), DECIMALS_OK)
+def test_decimal_accepted_forms(text: str, expected: float) -> None:
+    assert one(normalise_decimal(X), text) == (pytest.approx(expected), None)
+
+
+@pytest.mark.parametrize("text", DECIMALS_BAD)
+def test_decimal_problems(text: str) -> None:
+    assert one(normalise_decimal(X), text) == (None, "decimal_format")
+
+
+# --- missing markers --------------------------------------------------------------------
+
+MISSING = ["", " ", "\u3000", "—", "——", "–", "-", "－", "/", "／", "无", "N/A", "n/a", "NA",
+           "null", "NULL", None]
+
+
+@pytest.mark.parametrize("text", MISSING)
+def test_missing_markers(text: str | None) -> None:
+    frame = pl.DataFrame({"x": [text]}, schema={"x": pl.Utf8})
+    assert frame.select(is_missing(X)).item() is True
+
+
+@pytest.mark.parametrize("text", MISSING)
+@pytest.mark.parametrize("column_type", list(ColumnType))
+def test_missing_required_is_value_required_only(text: str | None, column_type: ColumnType) -> None:
+    vocabulary = {"a": ("甲",)} if column_type is ColumnType.ENUM else None
+    required = Column("c", column_type, "列", "a column", vocabulary=vocabulary)
+    optional = Column("c", column_type, "列", "a column", required=False, vocabulary=vocabulary)
+    assert one(normalise_column(X, required, period=SUMMER), text) == (None, "value_required")
+    assert one(normalise_column(X, optional, period=SUMMER), text) == (None, None)
+
+
+@pytest.mark.parametrize("text", ["0", "无锡路小学", "NAN", "-1"])
+def test_not_missing(text: str) -> None:
+    frame = pl.DataFrame({"x": [text]})
+    assert frame.select(is_missing(X)).item() is False
+
+
+# --- dates ------------------------------------------------------------------------------
+
+DATES_OK = [
+    ("2025-07-06", date(2025, 7, 6)), ("2025-7-6", date(2025, 7, 6)),
+    ("2025-07-06 00:00:00", date(2025, 7, 6)), ("2025-07-06T08:30", date(2025, 7, 6)),
+    ("2025/7/6", date(2025, 7, 6)), ("2025/07/06 0:00", date(2025, 7, 6)),
+    ("2025.7.6", date(2025, 7, 6)), ("2025年7月6日", date(2025, 7, 6)),
+    ("2025年07月06日", date(2025, 7, 6)), ("2025 年 7 月 6 日", date(2025, 7, 6)),
+    ("7月6日", date(2025, 7, 6)), ("7月6号", date(2025, 7, 6)),
+    ("45844", date(2025, 7, 6)), ("45844.0", date(2025, 7, 6)),
+    ("２０２５－０７－０６", date(2025, 7, 6)), (" 2025-07-06 ", date(2025, 7, 6)),
+]
+DATES_BAD = ["2025-02-30", "2025-13-01", "7/6", "6-7", "2025", "1月32日", "yesterday", "20250706",
+             "2025-07", "123"]
+
+
+@pytest.mark.parametrize(("text", "expected"), DATES_OK)
+def test_date_accepted_forms(text: str, expected: date) -> None:
+    assert one(normalise_date(X, period=SUMMER), text) == (expected, None)
+
+
+@pytest.mark.parametrize("text", DATES_BAD)
+def test_date_problems(text: str) -> None:
+    assert one(normalise_date(X, period=SUMMER), text) == (None, "date_format")
+
+
+def test_date_without_year_needs_a_period() -> None:
+    assert one(normalise_date(X), "7月6日") == (None, "date_format")
+
+
+def test_date_without_year_in_a_school_year_takes_the_right_calendar_year() -> None:
+    assert run(normalise_date(X, period=SCHOOL_YEAR), ["10月8日", "3月1日"]) == [
+        (date(2025, 10, 8), None), (date(2026, 3, 1), None),
+    ]
+
+
+# --- grade ------------------------------------------------------------------------------
+
+GRADES_OK = [
+    ("1", 1), ("2", 2), ("3", 3), ("一年级", 1), ("二年级", 2), ("三年级", 3), ("高一", 1),
+    ("高二", 2), ("高三", 3), ("1年级", 1), ("职一", 1), ("职三", 3), ("１", 1), ("1.0", 1),
+    ("4", 4),  # readable; out of range is the contract's grade_range rule
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), GRADES_OK)
+def test_grade_accepted_forms(text: str, expected: int) -> None:
+    assert one(normalise_grade(X), text) == (expected, None)
+
+
+@pytest.mark.parametrize("text", ["x", "first", "1.5", "高", "年级", "十", "一二"])
+def test_grade_problems(text: str) -> None:
+    assert one(normalise_grade(X), text) == (None, "grade_format")
+
+
+# --- enumerations, county, text -------------------------------------------------------
+
+ENUMS_OK = [
+    ("中职", "secondary_vocational"), (" 中 职 ", "secondary_vocational"),
+    ("中\u3000职", "secondary_vocational"), ("中职班", "secondary_vocational"),
+    ("secondary_vocational", "secondary_vocational"), ("SECONDARY_VOCATIONAL", "secondary_vocational"),
+    ("“3+2”高本贯通", "vocational_college_3_2"), ('"3+2"高本贯通', "vocational_college_3_2"),
+    ("‘3+2’高本贯通", "vocational_college_3_2"), ("３＋２", "vocational_college_3_2"),
+    ("3+4", "undergraduate_3_4"), ("普高班", "general_high_school_class"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ENUMS_OK)
+def test_enum_aliases(text: str, expected: str) -> None:
+    assert one(normalise_enum(X, TRACK.vocabulary or {}), text) == (expected, None)
+
+
+def test_enum_full_width_brackets() -> None:
+    sources = CONTRACTS["childcare_volunteers"].column("source").vocabulary or {}
+    assert one(normalise_enum(X, sources), "村（社区）干部") == ("community_worker", None)
+    assert one(normalise_enum(X, sources), "村 (社区) 干部") == ("community_worker", None)
+    assert one(normalise_enum(X, HOST_TYPE.vocabulary or {}), "“一老一小”关爱服务中心") == (
+        "community_center", None)
+
+
+def test_enum_unknown() -> None:
+    assert one(normalise_enum(X, TRACK.vocabulary or {}), "夜校") == (None, "enum_unknown")
+
+
+def test_open_vocabulary_maps_aliases_and_keeps_unknown_values() -> None:
+    result = run(normalise_column(X, DEPARTMENT, period=None), ["心衰组", " 冠心病 ", "神经  内科 "])
+    assert result == [("心力衰竭", None), ("冠心病", None), ("神经 内科", None)]
+
+
+COUNTIES = [("530602", "530602"), ("昭阳区", "530602"), ("昭阳", "530602"), ("Zhaoyang", "530602"),
+            ("ZHAOYANG", "530602"), (" zhaoyang ", "530602"), ("５３０６２６", "530626"),
+            ("绥江县", "530626"), ("水富市", "530681"), ("shuifu", "530681"), ("530602.0", "530602")]
+
+
+@pytest.mark.parametrize(("text", "expected"), COUNTIES)
+def test_county_forms(text: str, expected: str) -> None:
+    assert one(normalise_county(X), text) == (expected, None)
+
+
+@pytest.mark.parametrize("text", ["昆明市", "530600", "zhao yang x"])
+def test_county_unknown(text: str) -> None:
+    assert one(normalise_county(X), text) == (None, "county_unknown")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("  昭通学院 ", "昭通学院"), ("昭通\u3000学院", "昭通学院"), ("\u3000昭通学院\u3000", "昭通学院"),
+    ("Red  Road\t School", "Red Road School"), ("a\nb", "a b"),
+])
+def test_text(text: str, expected: str) -> None:
+    assert one(normalise_text(X), text) == (expected, None)
+
+
+# --- frames -----------------------------------------------------------------------------
+
+
+def test_normalise_frame_types_columns_and_lists_issues() -> None:
+    contract = CONTRACTS["childcare_sites"]
+    frame = pl.DataFrame({
+        "county_code": ["昭阳区", "xx"],
+        "site_code": ["ZY-0001", "ZY-0002"],
+        "site_name": [" 红路馨居小学 ", "—"],
+        "host_type": ["学校", "学校"],
+        "start_date": ["2025-07-07", "7月7日"],
+        "end_date": ["2025年8月15日", "2025-02-30"],
+        "hours_per_day": ["6", "六"],
+        "children_enrolled": ["940", "约900"],
+        "left_behind_children": ["600", "600"],
+        "source_row": [3, 4],
+    })
+    typed, issues = normalise_frame(frame, contract, period=SUMMER)
+    assert typed.columns == [*contract.column_names, "source_row"]
+    assert typed.schema["start_date"] == pl.Date
+    assert typed.schema["children_enrolled"] == pl.Int64
+    assert typed.schema["meal_subsidy_yuan"] == pl.Float64  # absent optional column: typed nulls
+    assert typed["meal_subsidy_yuan"].null_count() == 2
+    assert typed.row(0, named=True)["site_name"] == "红路馨居小学"
+    assert typed.row(1, named=True)["start_date"] == date(2025, 7, 7)
+    assert issues.schema == pl.Schema(ISSUE_SCHEMA)
+    found = {(row["source_row"], row["column"], row["value"], row["rule"])
+             for row in issues.iter_rows(named=True)}
+    assert found == {
+        (4, "county_code", "xx", "county_unknown"),
+        (4, "site_name", "—", "value_required"),
+        (4, "end_date", "2025-02-30", "date_format"),
+        (4, "hours_per_day", "六", "decimal_format"),
+        (4, "children_enrolled", "约900", "count_approximate"),
+    }
+    assert issues["severity"].unique().to_list() == ["error"]
+    assert issues["message_zh"].null_count() == 0 and issues["message_en"].null_count() == 0
+
+
+def test_normalise_frame_without_rows() -> None:
+    contract = CONTRACTS["childcare_volunteers"]
+    frame = pl.DataFrame(schema={name: pl.Utf8 for name in contract.column_names} | {"source_row": pl.Int64})
+    typed, issues = normalise_frame(frame, contract, period=SUMMER)
+    assert typed.height == 0 and issues.height == 0
+    assert typed.schema["volunteers"] == pl.Int64
+
+
+# --- properties -------------------------------------------------------------------------
+
+FULL_WIDTH_DIGITS = str.maketrans("0123456789,", "０１２３４５６７８９，")
+UNITS = ["人", "个", "名", "元", "天", "小时", "台", "张", "人次", "次"]
+
+
+def count_forms(n: int) -> list[str]:
+    wan = format((Decimal(n) / 10000).normalize(), "f")
+    return [
+        str(n), f"{n:,}", f"{n:,}".replace(",", "，"), str(n).translate(FULL_WIDTH_DIGITS),
+        f"{n:,}".translate(FULL_WIDTH_DIGITS), f"{n}.0", f" {n} ", f"{wan}万",
+        *(f"{n}{unit}" for unit in UNITS), f"{n:,} 人",
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(min_value=0, max_value=10**13))
+def test_count_round_trips(n: int) -> None:
+    forms = count_forms(n)
+    assert run(normalise_count(X), forms) == [(n, None)] * len(forms)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(), min_size=1, max_size=20))
+def test_count_never_raises(texts: list[str]) -> None:
+    for value, problem in run(normalise_count(X), texts):
+        assert (value is None) != (problem is None)
+        assert value is None or value >= 0
+        assert problem in (None, "count_format", "count_approximate")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(), min_size=1, max_size=20))
+def test_decimal_and_grade_never_raise(texts: list[str]) -> None:
+    for _, problem in run(normalise_decimal(X), texts):
+        assert problem in (None, "decimal_format")
+    for _, problem in run(normalise_grade(X), texts):
+        assert problem in (None, "grade_format")
+
+
+def date_forms(day: date) -> tuple[list[str], Period]:
+    y, m, d = day.year, day.month, day.day
+    serial = (day - EXCEL_EPOCH).days
+    forms = [
+        day.isoformat(), f"{day.isoformat()} 00:00:00", f"{y}/{m}/{d}", f"{y}/{m:02d}/{d:02d}",
+        f"{y}.{m}.{d}", f"{y}年{m}月{d}日", f"{y}-{m}-{d}", f"{m}月{d}日", str(serial),
+        day.isoformat().translate(str.maketrans("0123456789-", "０１２３４５６７８９－")),
+    ]
+    return forms, parse_period(f"{y}-{m:02d}")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dates(min_value=date(1928, 1, 1), max_value=date(2150, 12, 31)))
+def test_date_round_trips(day: date) -> None:
+    forms, period = date_forms(day)
+    assert run(normalise_date(X, period=period), forms) == [(day, None)] * len(forms)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(), min_size=1, max_size=20))
+def test_date_never_raises(texts: list[str]) -> None:
+    for value, problem in run(normalise_date(X, period=SUMMER), texts):
+        assert (value is None) != (problem is None)
+        assert problem in (None, "date_format")
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.one_of(st.text(), st.none()), min_size=1, max_size=20))
+def test_every_column_type_never_raises(texts: list[str | None]) -> None:
+    for column_type in ColumnType:
+        vocabulary = {"a": ("甲",)} if column_type in (ColumnType.ENUM, ColumnType.TEXT) else None
+        column = Column("c", column_type, "列", "a column", vocabulary=vocabulary)
+        rows = run(normalise_column(X, column, period=SUMMER), texts)
+        assert len(rows) == len(texts)
+
+
+def test_excel_serial_is_1900_date_system() -> None:
+    assert EXCEL_EPOCH + timedelta(days=45844) == date(2025, 7, 6)
