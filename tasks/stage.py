@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from prefect import task
 
 from countyflow.ingest.model import SubmissionRef
@@ -14,8 +12,15 @@ from tasks.resources import warehouse_engine
 
 
 def _read_archived(ref: SubmissionRef) -> bytes | None:
-    path = Path(ref.archive_path)
-    return path.read_bytes() if path.is_file() else None
+    """The archived bytes, checked against the hash; None when they cannot be had."""
+    from countyflow.ingest.discover import open_archived
+
+    if not ref.archive_path:
+        return None
+    try:
+        return open_archived(ref)
+    except (OSError, ValueError):
+        return None
 
 
 def _report_header(ref: SubmissionRef) -> dict[str, object]:

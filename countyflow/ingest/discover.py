@@ -1,0 +1,247 @@
+"""Find submissions in the landing zone and archive their bytes by SHA-256.
+
+The landing zone is a local folder or any fsspec URL (`s3://…`, `sftp://…`,
+`memory://…`), laid out as `<county_code>/<dataset>/<period>/<file>` (SPEC §3).
+Discovery is the only step that reads the landing zone: it streams each file once,
+hashing it and copying it into the archive at the same time, so a submission can be
+re-processed later from the archive alone, whatever happens to the landing zone.
+Files are handled one at a time; no file's bytes are held in memory whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import suppress
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path, PurePosixPath
+from typing import IO, Any, NamedTuple
+
+from fsspec import AbstractFileSystem
+from fsspec.core import url_to_fs
+
+from countyflow.ingest.model import SubmissionRef
+from countyflow.periods import InvalidPeriod, parse_period
+from countyflow.reference import county_codes
+from schemas import CONTRACTS
+
+CHUNK_BYTES = 1024 * 1024
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Files that are never submissions: OS metadata, Office lock files (`~$名单.xlsx`),
+# partial downloads/uploads that will be replaced by the finished file.
+_JUNK_NAMES = frozenset({"thumbs.db", "desktop.ini", "__macosx"})
+_JUNK_PREFIXES = (".", "~")
+_JUNK_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".crdownload", ".download", ".swp")
+# fsspec `info()` keys for "last modified", by backend: local/sftp, s3, azure/abfs,
+# gcs, others. `created` is a last resort (memory fs: set on write).
+_MODIFIED_KEYS = ("mtime", "LastModified", "last_modified", "updated", "modified", "modify")
+_CREATED_KEYS = ("created", "ctime", "creation_time", "time")
+
+
+class LandingPath(NamedTuple):
+    """What a landing-zone path says about its file; `path_error` is a COMMON_RULES id."""
+
+    county_code: str
+    dataset: str
+    period: str
+    file_name: str
+    extension: str
+    path_error: str | None
+
+
+def is_junk(relative_path: str) -> bool:
+    """Hidden files and folders, Office lock files, OS metadata, partial transfers."""
+    for part in PurePosixPath(relative_path).parts:
+        lowered = part.lower()
+        if lowered in _JUNK_NAMES or part.startswith(_JUNK_PREFIXES):
+            return True
+    return relative_path.lower().endswith(_JUNK_SUFFIXES)
+
+
+def file_extension(file_name: str) -> str:
+    """Lower-case extension without the dot (`报表.XLSX` → `xlsx`); empty when none."""
+    return PurePosixPath(file_name).suffix.lstrip(".").lower()
+
+
+def parse_landing_path(relative_path: str) -> LandingPath:
+    """Split `<county_code>/<dataset>/<period>/<file>` and check each part.
+
+    Pure. The first problem found wins, in path order: layout, county, dataset,
+    period, period kind. With a wrong layout the fields are filled best-effort.
+    """
+    parts = [part for part in relative_path.strip("/").split("/") if part]
+    file_name = parts[-1] if parts else ""
+    extension = file_extension(file_name)
+    if len(parts) != 4:
+        head = [*parts[:-1], "", "", ""][:3]
+        return LandingPath(head[0], head[1], head[2], file_name, extension, "path_layout")
+    county, dataset, period, _ = parts
+    error: str | None = None
+    if county not in county_codes():
+        error = "unknown_county_path"
+    elif dataset not in CONTRACTS:
+        error = "unknown_dataset_path"
+    else:
+        try:
+            kind = parse_period(period).kind
+        except InvalidPeriod:
+            error = "unknown_period_path"
+        else:
+            if kind not in CONTRACTS[dataset].period_kinds:
+                error = "period_kind_mismatch"
+    return LandingPath(county, dataset, period, file_name, extension, error)
+
+
+def _as_utc(value: object) -> datetime | None:
+    """A timestamp in any form fsspec backends use (epoch number, datetime, ISO/HTTP/FTP string)."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        with suppress(OverflowError, OSError, ValueError):
+            return datetime.fromtimestamp(float(value), UTC)
+        return None
+    if isinstance(value, str) and value.strip():
+        text = value.strip()
+        with suppress(ValueError):
+            return _as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+        with suppress(TypeError, ValueError, IndexError):
+            return _as_utc(parsedate_to_datetime(text))
+        with suppress(ValueError):
+            return datetime.strptime(text[:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+    return None
+
+
+def modified_at(fs: AbstractFileSystem, path: str, info: Mapping[str, Any]) -> datetime:
+    """Last modification time in UTC; falls back to the epoch so ordering stays deterministic."""
+    for key in _MODIFIED_KEYS:
+        if (stamp := _as_utc(info.get(key))) is not None:
+            return stamp
+    with suppress(Exception):  # `modified` is optional in fsspec and raises when absent
+        if (stamp := _as_utc(fs.modified(path))) is not None:
+            return stamp
+    for key in _CREATED_KEYS:
+        if (stamp := _as_utc(info.get(key))) is not None:
+            return stamp
+    return EPOCH
+
+
+def archive_path_for(archive_dir: Path, sha256: str, extension: str) -> Path:
+    """Where the archive keeps a submission's bytes: `<sha[:2]>/<sha>.<ext>`."""
+    suffix = f".{extension}" if extension else ""
+    return Path(archive_dir) / sha256[:2] / f"{sha256}{suffix}"
+
+
+def _copy_and_hash(stream: IO[bytes], spool: IO[bytes] | None,
+                   max_bytes: int) -> tuple[str, int]:
+    """Stream `stream` into sha256 (and `spool` while within `max_bytes`). Returns (hex, size)."""
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := stream.read(CHUNK_BYTES):
+        digest.update(chunk)
+        size += len(chunk)
+        if spool is not None and size <= max_bytes:
+            spool.write(chunk)
+    return digest.hexdigest(), size
+
+
+def ingest_file(fs: AbstractFileSystem, path: str, *, extension: str, archive_dir: Path,
+                max_file_bytes: int) -> tuple[str, int, str]:
+    """Hash one file and archive it (unless over the size limit). Returns (sha, size, archive path).
+
+    The bytes are spooled to a temporary file inside the archive and renamed into place
+    only when that hash is not archived yet, so the archive never holds a partial file
+    and an existing copy is never rewritten.
+    """
+    archive_dir = Path(archive_dir)
+    archive_dir.mkdir(parents=True, exist_ok=True)
+    spool = tempfile.NamedTemporaryFile(dir=archive_dir, prefix=".incoming-", delete=False)  # noqa: SIM115
+    try:
+        with spool, fs.open(path, "rb") as stream:
+            sha256, size = _copy_and_hash(stream, spool, max_file_bytes)
+        if size > max_file_bytes:
+            return sha256, size, ""
+        target = archive_path_for(archive_dir, sha256, extension)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(spool.name, target)
+        return sha256, size, str(target)
+    finally:
+        with suppress(FileNotFoundError):
+            os.unlink(spool.name)
+
+
+def _relative(path: str, root: str) -> str:
+    root = root.rstrip("/")
+    if root and path.startswith(root + "/"):
+        return path[len(root) + 1:]
+    return path.lstrip("/")
+
+
+def discover_submissions(landing: str, *, archive_dir: Path,
+                         max_file_bytes: int) -> Iterator[SubmissionRef]:
+    """Yield one `SubmissionRef` per file of the landing zone, sorted by relative path.
+
+    Every file is hashed and archived as it is yielded (files over `max_file_bytes` are
+    hashed but not archived: `archive_path` is empty and `path_error` is
+    `file_too_large`). Path problems are reported through `path_error`, never raised,
+    so a misplaced file still shows up in the audit instead of vanishing. A landing zone
+    that does not exist yields nothing.
+    """
+    fs, root = url_to_fs(landing)
+    try:
+        listing: dict[str, dict[str, Any]] = fs.find(root, withdirs=False, detail=True)
+    except FileNotFoundError:
+        return
+    entries = sorted(
+        ((_relative(path, root), path, info) for path, info in listing.items()
+         if info.get("type", "file") == "file"),
+        key=lambda entry: entry[0],
+    )
+    for relative, path, info in entries:
+        if is_junk(relative):
+            continue
+        where = parse_landing_path(relative)
+        try:
+            sha256, size, archived = ingest_file(
+                fs, path, extension=where.extension, archive_dir=archive_dir,
+                max_file_bytes=max_file_bytes)
+        except FileNotFoundError:
+            continue  # moved or deleted since the listing: it is no longer a submission here
+        error = where.path_error
+        if size > max_file_bytes:
+            # Size wins so that "not archived" always means exactly `file_too_large`.
+            error = "file_too_large"
+        yield SubmissionRef(
+            submission_id=sha256,
+            source_url=fs.unstrip_protocol(path),
+            relative_path=relative,
+            county_code=where.county_code,
+            dataset=where.dataset,
+            period=where.period,
+            file_name=where.file_name,
+            extension=where.extension,
+            size_bytes=size,
+            modified_at=modified_at(fs, path, info),
+            archive_path=archived,
+            path_error=error,
+        )
+
+
+def open_archived(ref: SubmissionRef) -> bytes:
+    """A submission's bytes from the archive, checked against its SHA-256.
+
+    Raises FileNotFoundError when it was never archived (over the size limit) or the
+    archive lost it, and ValueError when the archived bytes no longer match the id.
+    """
+    if not ref.archive_path:
+        raise FileNotFoundError(f"submission {ref.submission_id} was not archived "
+                                f"({ref.path_error or 'no archive path'})")
+    data = Path(ref.archive_path).read_bytes()
+    if hashlib.sha256(data).hexdigest() != ref.submission_id:
+        raise ValueError(f"archived bytes of {ref.submission_id} do not match its SHA-256")
+    return data
