@@ -14,7 +14,12 @@ from pathlib import Path
 
 import polars as pl
 
-from countyflow.ingest.model import SubmissionRef, SubmissionRejected, SubmissionStatus, ValidationResult
+from countyflow.ingest.model import (
+    SubmissionRef,
+    SubmissionRejected,
+    SubmissionStatus,
+    ValidationResult,
+)
 from countyflow.periods import parse_period
 from countyflow.settings import Settings
 from schemas import CONTRACTS, processing_order

@@ -1,0 +1,7 @@
+"""The only code that touches a database. Every function receives an Engine; nothing
+connects at import time.
+
+Public API: `make_engine` (engine), `ensure_warehouse` (schema), `record_submission`,
+`processed_status`, `waiting_submissions`, `submission_ref` (load), `fetch_lookups`
+(lookups), `read_mart` and `MARTS` (marts).
+"""

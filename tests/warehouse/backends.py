@@ -1,0 +1,168 @@
+"""Warehouse backends for tests: one DuckDB file or one fresh PostgreSQL database per test.
+
+Reuse from another test package (e.g. flow tests) by importing the fixtures into its
+conftest::
+
+    from tests.warehouse.backends import (  # noqa: F401
+        warehouse_engine, warehouse_templates, warehouse_url,
+    )
+
+PostgreSQL is reached at `COUNTYFLOW_TEST_PG_URL` (default
+postgresql+psycopg://postgres@127.0.0.1:5432/postgres, a role allowed to create
+databases). When it is unreachable the PostgreSQL cases are skipped with the reason, or
+fail when CI=true (CONTRIBUTING rule 9).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import Engine, make_url
+
+from warehouse.engine import make_engine
+from warehouse.schema import ensure_warehouse
+
+BACKENDS = ("duckdb", "postgresql")
+DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def pg_admin_url() -> str:
+    return os.environ.get("COUNTYFLOW_TEST_PG_URL", DEFAULT_PG_ADMIN_URL)
+
+
+def _libpq(url: str) -> str:
+    """A libpq connection string for psycopg from a SQLAlchemy URL."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@cache
+def postgres_unavailable() -> str | None:
+    """Why PostgreSQL cannot be used for tests, or None when it can."""
+    try:
+        with psycopg.connect(_libpq(pg_admin_url()), connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except Exception as exc:  # any failure means "not available"; the reason says which
+        safe = make_url(pg_admin_url()).render_as_string(hide_password=True)
+        return f"PostgreSQL unreachable at {safe}: {type(exc).__name__}: {exc}".strip()
+    return None
+
+
+def require_postgres() -> None:
+    """Skip (or, with CI=true, fail) the current test when PostgreSQL is unavailable."""
+    reason = postgres_unavailable()
+    if reason is None:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true requires PostgreSQL: {reason}")
+    pytest.skip(reason)
+
+
+def _admin_execute(statement: str) -> None:
+    with psycopg.connect(_libpq(pg_admin_url()), autocommit=True) as conn:
+        conn.execute(statement)  # type: ignore[arg-type]  # static text built below
+
+
+def create_pg_database(template: str | None = None) -> str:
+    """Create an empty (or templated) database; returns its SQLAlchemy URL."""
+    name = f"cf_test_{uuid.uuid4().hex[:16]}"
+    suffix = f" TEMPLATE {template}" if template else ""
+    _admin_execute(f"CREATE DATABASE {name}{suffix}")
+    return make_url(pg_admin_url()).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_pg_database(url: str) -> None:
+    name = make_url(url).database
+    if name and name.startswith("cf_test_"):
+        _admin_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@contextmanager
+def empty_warehouse_url(backend: str, folder: Path) -> Iterator[str]:
+    """URL of an empty database of `backend`, removed afterwards."""
+    if backend == "duckdb":
+        yield f"duckdb:///{folder / 'warehouse.duckdb'}"
+        return
+    require_postgres()
+    url = create_pg_database()
+    try:
+        yield url
+    finally:
+        drop_pg_database(url)
+
+
+class WarehouseTemplates:
+    """One ensured warehouse per backend per session, cloned for each test (fast)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._duckdb: Path | None = None
+        self._postgres: str | None = None
+
+    def clone(self, backend: str, folder: Path) -> str:
+        if backend == "duckdb":
+            if self._duckdb is None:
+                path = self.folder / "template.duckdb"
+                engine = make_engine(f"duckdb:///{path}")
+                ensure_warehouse(engine)
+                with engine.begin() as conn:
+                    conn.exec_driver_sql("CHECKPOINT")
+                engine.dispose()
+                self._duckdb = path
+            target = folder / "warehouse.duckdb"
+            shutil.copyfile(self._duckdb, target)
+            return f"duckdb:///{target}"
+        require_postgres()
+        if self._postgres is None:
+            url = create_pg_database()
+            engine = make_engine(url)
+            ensure_warehouse(engine)
+            engine.dispose()
+            self._postgres = url
+        return create_pg_database(template=make_url(self._postgres).database)
+
+    def close(self) -> None:
+        if self._postgres is not None:
+            drop_pg_database(self._postgres)
+
+
+BACKEND_PARAMS = [
+    pytest.param("duckdb", id="duckdb"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+]
+
+
+@pytest.fixture(scope="session")
+def warehouse_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WarehouseTemplates]:
+    templates = WarehouseTemplates(tmp_path_factory.mktemp("warehouse-templates"))
+    yield templates
+    templates.close()
+
+
+@pytest.fixture(params=BACKEND_PARAMS)
+def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of an empty warehouse database, once per backend."""
+    with empty_warehouse_url(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(params=BACKEND_PARAMS)
+def warehouse_engine(
+    request: pytest.FixtureRequest, tmp_path: Path, warehouse_templates: WarehouseTemplates
+) -> Iterator[Engine]:
+    """An Engine on a freshly ensured warehouse, once per backend."""
+    url = warehouse_templates.clone(request.param, tmp_path)
+    engine = make_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        if request.param == "postgresql":
+            drop_pg_database(url)

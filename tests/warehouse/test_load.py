@@ -1,0 +1,391 @@
+"""record_submission: ledger, issues, facts, supersession, waiting, SCD2, bulk path."""
+
+from __future__ import annotations
+
+import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import polars as pl
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from countyflow.ingest.model import SubmissionStatus, ValidationResult, issues_frame
+from countyflow.transform import transform_submission
+from tests.warehouse import builders as b
+from warehouse.load import (
+    processed_status,
+    record_submission,
+    redact_url,
+    submission_ref,
+    waiting_submissions,
+)
+from warehouse.marts import read_mart
+
+
+def scalar(engine: Engine, sql: str, **params: Any) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(sa.text(sql), params).scalar()
+
+
+def rows(engine: Engine, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text(sql), params).all()]
+
+
+def ledger(engine: Engine, submission_id: str) -> dict[str, Any]:
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.text("SELECT * FROM audit_submission WHERE submission_id = :id"),
+            {"id": submission_id},
+        ).mappings().one()
+    return dict(row)
+
+
+def fact_count(engine: Engine, table: str, submission_id: str | None = None) -> int:
+    if submission_id is None:
+        return int(scalar(engine, f"SELECT COUNT(*) FROM {table}"))
+    return int(scalar(engine, f"SELECT COUNT(*) FROM {table} WHERE submission_id = :id",
+                      id=submission_id))
+
+
+SUMMER = "2025-summer"
+
+DATASET_ROWS: dict[str, tuple[str, str, list[dict[str, Any]]]] = {
+    "vocational_enrollment": ("2024", "fact_vocational_enrollment", [
+        b.enrollment("5306020001", "护理", 1, enrolled=100, new_intake=100, dropouts=2),
+        b.enrollment("5306020001", "护理", 2, enrolled=90, new_intake=0, dropouts=1),
+        b.enrollment("5306020002", "汽修", 1, enrolled=50, new_intake=50,
+                     track="comprehensive_high_school"),
+    ]),
+    "childcare_sites": (SUMMER, "fact_childcare_site_season", [
+        b.site("ZY-001"), b.site("ZY-002", host_type="mobile", township=None, meal_subsidy=None),
+    ]),
+    "health_monthly": ("2025-07", "fact_health_monthly", [
+        b.health("冠心病", surgeries=120, beds=40, experts_dispatched=2),
+        b.health("心脏外科", surgeries=30, beds=20),
+        b.health("新亚专业", surgeries=1, beds=2),
+    ]),
+}
+
+
+@pytest.mark.parametrize("dataset", list(DATASET_ROWS))
+def test_load_each_dataset(warehouse_engine: Engine, dataset: str) -> None:
+    period, table, data = DATASET_ROWS[dataset]
+    submission, status = b.load(warehouse_engine, dataset, period, data)
+    assert status == "accepted"
+    assert fact_count(warehouse_engine, table, submission.submission_id) == len(data)
+    row = ledger(warehouse_engine, submission.submission_id)
+    assert row["status"] == "accepted"
+    assert (row["rows_in"], row["rows_loaded"], row["rows_rejected"], row["rows_held"]) == (
+        len(data), len(data), 0, 0)
+    assert row["first_seen_at"] == row["processed_at"]
+    assert row["modified_at"] == b.T0.replace(tzinfo=None)  # stored as naive UTC
+    assert processed_status(warehouse_engine, submission.submission_id) == "accepted"
+
+
+def test_load_site_dependent_datasets(warehouse_engine: Engine) -> None:
+    b.load(warehouse_engine, "childcare_sites", SUMMER, [b.site("ZY-001"), b.site("ZY-002")])
+    days = [b.attendance("ZY-001", dt.date(2025, 7, d), 30 + d) for d in range(6, 9)]
+    _, status = b.load(warehouse_engine, "childcare_daily", SUMMER, days)
+    assert status == "accepted"
+    volunteers = [b.volunteer("ZY-001", "university_student", 5, "昭通学院"),
+                  b.volunteer("ZY-002", "school_staff", 3)]
+    vol, status = b.load(warehouse_engine, "childcare_volunteers", SUMMER, volunteers)
+    assert status == "accepted"
+    assert rows(warehouse_engine,
+                "SELECT s.site_code, f.date_key, f.children_present FROM fact_childcare_daily f "
+                "JOIN dim_childcare_site s ON s.site_key = f.site_key ORDER BY f.date_key") == [
+        ("ZY-001", 20250706, 36), ("ZY-001", 20250707, 37), ("ZY-001", 20250708, 38)]
+    assert fact_count(warehouse_engine, "fact_childcare_volunteers", vol.submission_id) == 2
+    # no inferred members: every referenced site was registered
+    assert scalar(warehouse_engine, "SELECT COUNT(*) FROM dim_childcare_site") == 2
+
+
+def test_measures_and_derived_values_are_stored(warehouse_engine: Engine) -> None:
+    b.load(warehouse_engine, "childcare_sites", SUMMER, [b.site("ZY-001", children=940)])
+    assert rows(warehouse_engine,
+                "SELECT service_days, start_date_key, end_date_key, meal_subsidy_yuan, "
+                "children_enrolled, relocated_children FROM fact_childcare_site_season") == [
+        (41, 20250706, 20250815, 8.0, 940, None)]
+
+
+def test_unseen_department_is_added_with_unknown_group(warehouse_engine: Engine) -> None:
+    b.load(warehouse_engine, "health_monthly", "2025-07", DATASET_ROWS["health_monthly"][2])
+    assert rows(warehouse_engine,
+                "SELECT department_group, is_reference FROM dim_department "
+                "WHERE department = '新亚专业'") == [("unknown", False)]
+    assert scalar(warehouse_engine, "SELECT COUNT(*) FROM dim_department") == 10
+
+
+def test_issues_are_recorded_and_replaced(warehouse_engine: Engine) -> None:
+    valid = b.valid_frame("childcare_sites", [b.site("ZY-001")])
+    submission = b.ref("childcare_sites", SUMMER)
+    facts = transform_submission("childcare_sites", valid, submission)
+    status = record_submission(warehouse_engine, submission, b.accepted(valid, warnings=2), facts,
+                               report_path="reports/x.json")
+    assert status == "accepted_with_warnings"
+    row = ledger(warehouse_engine, submission.submission_id)
+    assert (row["warnings"], row["errors"], row["report_path"]) == (2, 0, "reports/x.json")
+    assert rows(warehouse_engine,
+                "SELECT issue_no, source_row, \"column\", severity FROM audit_issue "
+                "WHERE submission_id = :id ORDER BY issue_no", id=submission.submission_id) == [
+        (1, 2, "x", "warning"), (2, 2, "x", "warning")]
+
+
+def test_recording_twice_changes_nothing(warehouse_engine: Engine) -> None:
+    data = [b.site("ZY-001"), b.site("ZY-002")]
+    submission, _ = b.load(warehouse_engine, "childcare_sites", SUMMER, data)
+    before = ledger(warehouse_engine, submission.submission_id)
+    valid = b.valid_frame("childcare_sites", data)
+    facts = transform_submission("childcare_sites", valid, submission)
+    assert record_submission(warehouse_engine, submission, b.accepted(valid), facts) == "accepted"
+    # even a different outcome for the same bytes is ignored: the hash was processed
+    assert record_submission(warehouse_engine, submission, b.rejected(2), None) == "accepted"
+    assert ledger(warehouse_engine, submission.submission_id) == before
+    assert fact_count(warehouse_engine, "fact_childcare_site_season") == 2
+    assert scalar(warehouse_engine, "SELECT COUNT(*) FROM dim_childcare_site") == 2
+    assert scalar(warehouse_engine, "SELECT COUNT(*) FROM audit_submission") == 1
+
+
+def test_newer_submission_supersedes_and_older_late_arrival_is_superseded(
+    warehouse_engine: Engine,
+) -> None:
+    t1 = b.T0
+    first, _ = b.load(warehouse_engine, "childcare_sites", SUMMER,
+                      [b.site("ZY-001"), b.site("ZY-002")], modified=t1)
+    second, status = b.load(warehouse_engine, "childcare_sites", SUMMER, [b.site("ZY-001")],
+                            modified=t1 + dt.timedelta(days=1), name="更正.xlsx")
+    assert status == "accepted"
+    assert ledger(warehouse_engine, first.submission_id)["status"] == "superseded"
+    assert ledger(warehouse_engine, first.submission_id)["superseded_by"] == second.submission_id
+    assert fact_count(warehouse_engine, "fact_childcare_site_season", first.submission_id) == 0
+    assert fact_count(warehouse_engine, "fact_childcare_site_season", second.submission_id) == 1
+
+    # an older file arriving after the newer one was accepted: superseded on arrival
+    late, status = b.load(warehouse_engine, "childcare_sites", SUMMER,
+                          [b.site("ZY-001", children=999)], modified=t1 - dt.timedelta(days=3),
+                          name="早期.csv")
+    assert status == "superseded"
+    row = ledger(warehouse_engine, late.submission_id)
+    assert (row["superseded_by"], row["rows_loaded"]) == (second.submission_id, 1)
+    assert fact_count(warehouse_engine, "fact_childcare_site_season") == 1
+    assert scalar(warehouse_engine,
+                  "SELECT children_enrolled FROM fact_childcare_site_season") == 40
+    status_mart = read_mart(warehouse_engine, "mart_submission_status").filter(
+        pl.col("dataset") == "childcare_sites", pl.col("period") == SUMMER,
+        pl.col("county_code") == b.ZHAOYANG)
+    assert status_mart.select("status", "current_submission_id", "submissions_received").row(0) \
+        == ("accepted", second.submission_id, 3)
+
+
+def test_same_mtime_ties_are_broken_by_file_name(warehouse_engine: Engine) -> None:
+    later, _ = b.load(warehouse_engine, "childcare_sites", SUMMER, [b.site("ZY-002")],
+                      name="b.csv")
+    earlier, status = b.load(warehouse_engine, "childcare_sites", SUMMER, [b.site("ZY-001")],
+                             name="a.csv")
+    assert status == "superseded"
+    assert ledger(warehouse_engine, earlier.submission_id)["superseded_by"] == later.submission_id
+
+
+def test_rejected_resubmission_keeps_previous_facts(warehouse_engine: Engine) -> None:
+    good, _ = b.load(warehouse_engine, "childcare_sites", SUMMER, [b.site("ZY-001")])
+    bad = b.ref("childcare_sites", SUMMER, name="更正.csv", modified=b.T0 + dt.timedelta(days=2))
+    assert record_submission(warehouse_engine, bad, b.rejected(3, errors=2), None) == "rejected"
+    assert fact_count(warehouse_engine, "fact_childcare_site_season", good.submission_id) == 1
+    assert ledger(warehouse_engine, good.submission_id)["status"] == "accepted"
+    row = ledger(warehouse_engine, bad.submission_id)
+    assert (row["rows_in"], row["rows_rejected"], row["errors"]) == (3, 3, 2)
+    assert scalar(warehouse_engine, "SELECT COUNT(*) FROM audit_issue WHERE submission_id = :id",
+                  id=bad.submission_id) == 2
+    status_mart = read_mart(warehouse_engine, "mart_submission_status").filter(
+        pl.col("dataset") == "childcare_sites", pl.col("period") == SUMMER,
+        pl.col("county_code") == b.ZHAOYANG)
+    assert status_mart.select(
+        "status", "current_submission_id", "rows_rejected", "current_rows_loaded").row(0) == (
+        "rejected", good.submission_id, 3, 1)
+
+
+def test_rejected_at_path_level_is_recorded(warehouse_engine: Engine) -> None:
+    submission = b.ref("childcare_sites", "2025-autumn", county="999999")
+    submission = type(submission)(**{**submission.__dict__, "path_error": "unknown_period_path"})
+    assert record_submission(warehouse_engine, submission, b.rejected(0), None) == "rejected"
+    assert ledger(warehouse_engine, submission.submission_id)["path_error"] == "unknown_period_path"
+
+
+def test_waiting_submission_is_loaded_later(warehouse_engine: Engine) -> None:
+    days = [b.attendance("ZY-001", dt.date(2025, 7, 7), 35)]
+    daily = b.ref("childcare_daily", SUMMER, modified=dt.datetime(2025, 7, 8, 20, 30))
+    valid = b.valid_frame("childcare_daily", days)
+    assert record_submission(warehouse_engine, daily, b.waiting(valid, warnings=1), None) \
+        == "waiting"
+    assert processed_status(warehouse_engine, daily.submission_id) == "waiting"
+    assert fact_count(warehouse_engine, "fact_childcare_daily") == 0
+    first_seen = ledger(warehouse_engine, daily.submission_id)["first_seen_at"]
+
+    held = waiting_submissions(warehouse_engine)
+    assert [row["submission_id"] for row in held] == [daily.submission_id]
+    assert held[0]["rows_held"] == 1
+    assert submission_ref(held[0]) == type(daily)(
+        **{**daily.__dict__, "modified_at": daily.modified_at.replace(tzinfo=dt.UTC)})
+
+    b.load(warehouse_engine, "childcare_sites", SUMMER, [b.site("ZY-001")])
+    facts = transform_submission("childcare_daily", valid, daily)
+    assert record_submission(warehouse_engine, daily, b.accepted(valid), facts) == "accepted"
+    row = ledger(warehouse_engine, daily.submission_id)
+    assert (row["status"], row["rows_held"], row["rows_loaded"]) == ("accepted", 0, 1)
+    assert scalar(warehouse_engine, "SELECT COUNT(*) FROM audit_issue WHERE submission_id = :id",
+                  id=daily.submission_id) == 0  # the re-validation's issues replace the old
+    assert row["first_seen_at"] == first_seen
+    assert row["processed_at"] >= first_seen
+    assert fact_count(warehouse_engine, "fact_childcare_daily", daily.submission_id) == 1
+    assert waiting_submissions(warehouse_engine) == []
+
+
+def test_conservation_is_enforced_by_a_check_constraint(warehouse_engine: Engine) -> None:
+    valid = b.valid_frame("childcare_sites", [b.site("ZY-001")])
+    submission = b.ref("childcare_sites", SUMMER)
+    broken = ValidationResult(SubmissionStatus.REJECTED, valid, issues_frame(), 5, 0, 3)
+    with pytest.raises(sa.exc.IntegrityError):
+        record_submission(warehouse_engine, submission, broken, None)
+    assert scalar(warehouse_engine, "SELECT COUNT(*) FROM audit_submission") == 0
+    # the constraint itself, not only the loader, refuses an unbalanced row
+    with pytest.raises(sa.exc.IntegrityError), warehouse_engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO audit_submission (submission_id, county_code, dataset, period, "
+            "file_name, extension, relative_path, source_url, archive_path, size_bytes, "
+            "modified_at, first_seen_at, processed_at, status, rows_in, rows_loaded, "
+            "rows_rejected, rows_held, errors, warnings) VALUES ('x', '530602', "
+            "'childcare_sites', '2025-summer', 'f', 'csv', 'p', 'u', 'a', 1, "
+            "'2025-01-01', '2025-01-01', '2025-01-01', 'accepted', 3, 1, 1, 0, 0, 0)"
+        ))
+
+
+def test_fact_rows_must_match_rows_loaded(warehouse_engine: Engine) -> None:
+    valid = b.valid_frame("childcare_sites", [b.site("ZY-001"), b.site("ZY-002")])
+    submission = b.ref("childcare_sites", SUMMER)
+    facts = transform_submission("childcare_sites", valid, submission).head(1)
+    with pytest.raises(ValueError, match="rows_loaded"):
+        record_submission(warehouse_engine, submission, b.accepted(valid), facts)
+    with pytest.raises(ValueError, match="fact frame"):
+        record_submission(warehouse_engine, submission, b.accepted(valid), None)
+    assert processed_status(warehouse_engine, submission.submission_id) is None
+
+
+def test_concurrent_submissions_of_one_partition_are_serialised(
+    warehouse_engine: Engine,
+) -> None:
+    submissions = []
+    for hour in range(4):
+        submission = b.ref("childcare_sites", SUMMER, name=f"v{hour}.csv",
+                           modified=b.T0 + dt.timedelta(hours=hour))
+        valid = b.valid_frame("childcare_sites", [b.site(f"ZY-{hour:03d}")])
+        facts = transform_submission("childcare_sites", valid, submission)
+        submissions.append((submission, b.accepted(valid), facts))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = list(pool.map(lambda s: record_submission(warehouse_engine, *s), submissions))
+    newest = submissions[-1][0].submission_id
+    assert set(statuses) <= {"accepted", "superseded"}  # depends on the threads' order
+    assert rows(warehouse_engine, "SELECT submission_id FROM audit_submission "
+                "WHERE status = 'accepted'") == [(newest,)]
+    assert rows(warehouse_engine, "SELECT DISTINCT submission_id FROM fact_childcare_site_season"
+                ) == [(newest,)]
+
+
+def site_versions(engine: Engine, code: str) -> list[tuple[Any, ...]]:
+    return rows(engine,
+                "SELECT site_name, valid_from, valid_to, is_current, is_inferred "
+                "FROM dim_childcare_site WHERE site_code = :code ORDER BY valid_from", code=code)
+
+
+def test_scd2_rename_opens_a_new_version_and_facts_follow(warehouse_engine: Engine) -> None:
+    start, end = b.summer(2024)
+    b.load(warehouse_engine, "childcare_sites", "2024-summer",
+           [b.site("ZY-001", name="红路馨居小学", start=start, end=end), b.site("ZY-002")
+            | {"start_date": start, "end_date": end}])
+    b.load(warehouse_engine, "childcare_sites", SUMMER,
+           [b.site("ZY-001", name="红路馨居小学托管点"), b.site("ZY-002")])
+    open_end = dt.date(9999, 12, 31)
+    assert site_versions(warehouse_engine, "ZY-001") == [
+        ("红路馨居小学", dt.date(2024, 6, 15), dt.date(2025, 6, 15), False, False),
+        ("红路馨居小学托管点", dt.date(2025, 6, 15), open_end, True, False)]
+    assert len(site_versions(warehouse_engine, "ZY-002")) == 1  # unchanged: no new version
+    assert rows(warehouse_engine,
+                "SELECT f.period, s.site_name FROM fact_childcare_site_season f "
+                "JOIN dim_childcare_site s ON s.site_key = f.site_key "
+                "WHERE s.site_code = 'ZY-001' ORDER BY f.period") == [
+        ("2024-summer", "红路馨居小学"), ("2025-summer", "红路馨居小学托管点")]
+
+    # a season in between arriving late splits the history without touching the rest
+    b.load(warehouse_engine, "childcare_sites", "2025-winter",
+           [b.site("ZY-001", name="红路馨居临时点", start=dt.date(2025, 1, 20),
+                   end=dt.date(2025, 2, 28))])
+    assert site_versions(warehouse_engine, "ZY-001") == [
+        ("红路馨居小学", dt.date(2024, 6, 15), dt.date(2025, 1, 1), False, False),
+        ("红路馨居临时点", dt.date(2025, 1, 1), dt.date(2025, 6, 15), False, False),
+        ("红路馨居小学托管点", dt.date(2025, 6, 15), open_end, True, False)]
+    # a correction of the same season updates that version in place
+    b.load(warehouse_engine, "childcare_sites", SUMMER,
+           [b.site("ZY-001", name="红路馨居小学（更正）"), b.site("ZY-002")],
+           modified=b.T0 + dt.timedelta(days=1))
+    assert [v[0] for v in site_versions(warehouse_engine, "ZY-001")] == [
+        "红路馨居小学", "红路馨居临时点", "红路馨居小学（更正）"]
+    # a host type change is a change too
+    b.load(warehouse_engine, "childcare_sites", "2026-summer",
+           [b.site("ZY-002", host_type="mobile", start=dt.date(2026, 7, 6),
+                   end=dt.date(2026, 8, 15))])
+    assert rows(warehouse_engine,
+                "SELECT host_type, is_current FROM dim_childcare_site WHERE site_code = 'ZY-002' "
+                "ORDER BY valid_from") == [("school", False), ("mobile", True)]
+
+
+def test_daily_before_its_site_creates_an_inferred_member(warehouse_engine: Engine) -> None:
+    b.load(warehouse_engine, "childcare_daily", SUMMER,
+           [b.attendance("ZY-009", dt.date(2025, 7, 7), 12)])
+    assert site_versions(warehouse_engine, "ZY-009") == [
+        (None, dt.date(2025, 6, 15), dt.date(9999, 12, 31), True, True)]
+    b.load(warehouse_engine, "childcare_sites", SUMMER, [b.site("ZY-009", name="补报点")])
+    assert site_versions(warehouse_engine, "ZY-009") == [
+        ("补报点", dt.date(2025, 6, 15), dt.date(9999, 12, 31), True, False)]
+    assert scalar(warehouse_engine, "SELECT COUNT(DISTINCT site_key) FROM fact_childcare_daily") \
+        == 1
+
+
+def test_bulk_load_does_not_insert_row_by_row(warehouse_engine: Engine) -> None:
+    sites = [b.site(f"ZY-{i:03d}") for i in range(100)]
+    b.load(warehouse_engine, "childcare_sites", SUMMER, sites)
+    start = dt.date(2025, 6, 15)
+    days = [b.attendance(f"ZY-{i % 100:03d}", start + dt.timedelta(days=i // 100), i % 50)
+            for i in range(10_000)]
+    statements: list[tuple[str, bool]] = []
+
+    def count(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+              executemany: bool) -> None:
+        statements.append((statement, executemany))
+
+    sa.event.listen(warehouse_engine, "before_cursor_execute", count)
+    try:
+        daily, status = b.load(warehouse_engine, "childcare_daily", SUMMER, days)
+    finally:
+        sa.event.remove(warehouse_engine, "before_cursor_execute", count)
+    assert status == "accepted"
+    assert fact_count(warehouse_engine, "fact_childcare_daily", daily.submission_id) == 10_000
+    inserts = [s for s, _ in statements if s.lstrip().upper().startswith("INSERT")]
+    assert not any(many for _, many in statements)
+    assert len(statements) < 40, statements
+    assert len(inserts) <= 5
+
+
+def test_redact_url() -> None:
+    assert redact_url("sftp://clerk:s3cret@host/landing/a.csv") == "sftp://clerk:***@host/landing/a.csv"
+    assert redact_url("s3://bucket/landing/a.csv") == "s3://bucket/landing/a.csv"
+    assert redact_url("/data/landing/530602/x.csv") == "/data/landing/530602/x.csv"
+
+
+def test_credentials_never_reach_the_ledger(warehouse_engine: Engine) -> None:
+    submission = b.ref("childcare_sites", SUMMER)
+    submission = type(submission)(
+        **{**submission.__dict__, "source_url": "sftp://clerk:s3cret@host/x.csv"})
+    record_submission(warehouse_engine, submission, b.rejected(1), None)
+    assert "s3cret" not in ledger(warehouse_engine, submission.submission_id)["source_url"]

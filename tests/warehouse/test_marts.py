@@ -1,0 +1,235 @@
+"""Marts: SPEC §6 columns, values on a hand-made dataset, identical on both backends."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+from sqlalchemy.engine import Engine
+
+from tests.warehouse import builders as b
+from tests.warehouse.backends import WarehouseTemplates, drop_pg_database
+from tests.warehouse.sample import load_sample
+from warehouse.engine import make_engine
+from warehouse.marts import MARTS, read_mart
+
+SPEC_COLUMNS: dict[str, list[str]] = {
+    "mart_childcare_county_season": [
+        "county_code", "county_name", "season", "sites", "children_enrolled",
+        "left_behind_children", "relocated_children", "volunteers_total", "volunteers_university",
+        "avg_service_days", "children_enrolled_prev_year", "children_yoy_change",
+        "children_yoy_pct"],
+    "mart_vocational_county_year": [
+        "county_code", "county_name", "school_year", "schools", "enrolled", "new_intake",
+        "dropouts", "dropout_rate", "new_intake_prev_year", "new_intake_yoy_change"],
+    "mart_health_facility_month": [
+        "facility_code", "facility_name", "county_code", "month", "beds_open", "surgeries",
+        "interventional_procedures", "outpatient_visits", "inpatient_admissions",
+        "resident_experts", "experts_dispatched", "visiting_experts",
+        "local_surgeons_independent", "returned_patients"],
+    "mart_city_kpi": ["domain", "metric", "period", "value"],
+    "mart_submission_status": [
+        "county_code", "dataset", "period", "status", "current_submission_id", "received_at",
+        "due_date", "on_time", "rows_loaded", "rows_rejected", "warnings",
+        "submissions_received"],
+}
+
+
+def test_registry_covers_the_spec() -> None:
+    assert set(SPEC_COLUMNS) <= set(MARTS)
+    for name, mart in MARTS.items():
+        assert mart.grain and mart.doc
+        missing = [c for c in SPEC_COLUMNS.get(name, []) if c not in mart.columns]
+        assert not missing, (name, missing)
+
+
+def test_mart_columns_on_the_backend(warehouse_engine: Engine) -> None:
+    for name in MARTS:
+        with warehouse_engine.connect() as conn:
+            result = conn.exec_driver_sql(f"SELECT * FROM {name} WHERE 1 = 0")
+            actual = list(result.keys())
+        assert actual == list(MARTS[name].columns), name
+        frame = read_mart(warehouse_engine, name)
+        assert frame.schema == pl.Schema(MARTS[name].columns)
+
+
+def test_read_mart_rejects_unknown_names(warehouse_engine: Engine) -> None:
+    with pytest.raises(ValueError, match="unknown mart"):
+        read_mart(warehouse_engine, "audit_submission; DROP TABLE dim_date")
+
+
+def kpi(frame: pl.DataFrame, domain: str, metric: str, period: str) -> float | None:
+    match = frame.filter(domain=domain, metric=metric, period=period)
+    assert match.height == 1, (domain, metric, period)
+    return match["value"].item()
+
+
+def test_childcare_mart_values(warehouse_engine: Engine) -> None:
+    load_sample(warehouse_engine)
+    mart = read_mart(warehouse_engine, "mart_childcare_county_season")
+    zy = mart.filter(county_code=b.ZHAOYANG, season="2025-summer").row(0, named=True)
+    assert zy == {
+        "county_code": b.ZHAOYANG, "county_name": "昭阳区", "season": "2025-summer",
+        "season_kind": "summer", "year": 2025, "season_start": dt.date(2025, 6, 15), "sites": 3, "children_enrolled": 150,
+        "left_behind_children": 90, "relocated_children": 6, "volunteers_total": 12,
+        "volunteers_university": 9, "volunteers_other": 3, "avg_service_days": 36.0,
+        "children_enrolled_prev_year": 100, "children_yoy_change": 50, "children_yoy_pct": 50.0,
+    }
+    sj = mart.filter(county_code=b.SUIJIANG, season="2025-summer").row(0, named=True)
+    assert sj["county_name"] == "绥江县"
+    assert (sj["children_enrolled_prev_year"], sj["children_yoy_change"]) == (0, 30)
+    assert sj["children_yoy_pct"] is None  # denominator 0 → NULL, not an error
+    assert sj["volunteers_total"] is None and sj["relocated_children"] is None
+    first = mart.filter(county_code=b.ZHAOYANG, season="2024-summer").row(0, named=True)
+    assert first["children_enrolled_prev_year"] is None and first["children_yoy_pct"] is None
+
+
+def test_childcare_site_mart_values(warehouse_engine: Engine) -> None:
+    load_sample(warehouse_engine)
+    mart = read_mart(warehouse_engine, "mart_childcare_site_season").filter(
+        season="2025-summer", county_code=b.ZHAOYANG)
+    assert mart.select("site_code", "site_name", "meal_subsidy_yuan", "service_days",
+                       "volunteers_total", "volunteers_university", "days_reported",
+                       "avg_children_present", "attendance_rate").rows() == [
+        ("ZY-001", "ZY-001托管点", 8.0, 41, 9, 9, 1, 38.0, 38 / 40),
+        ("ZY-002", "ZY-002托管点", 8.0, 41, 3, 0, None, None, None),
+        ("ZY-003", "ZY-003托管点", 8.0, 26, None, None, None, None, None),
+    ]
+
+
+def test_vocational_mart_values(warehouse_engine: Engine) -> None:
+    load_sample(warehouse_engine)
+    mart = read_mart(warehouse_engine, "mart_vocational_county_year")
+    assert mart.select("county_code", "school_year", "schools", "enrolled", "new_intake",
+                       "dropouts", "dropout_rate", "new_intake_prev_year",
+                       "new_intake_yoy_change", "new_intake_yoy_pct").rows() == [
+        (b.ZHAOYANG, 2023, 1, 180, 100, 8, 8 / 180, None, None, None),
+        (b.ZHAOYANG, 2024, 2, 200, 200, 0, 0.0, 100, 100, 100.0),
+        (b.SUIJIANG, 2024, 1, 0, 0, 0, None, None, None, None),
+    ]
+
+
+def test_health_mart_values(warehouse_engine: Engine) -> None:
+    load_sample(warehouse_engine)
+    mart = read_mart(warehouse_engine, "mart_health_facility_month")
+    assert mart.select("facility_code", "facility_name", "county_name", "month", "month_start",
+                       "departments", "beds_open", "surgeries", "experts_dispatched",
+                       "visiting_experts", "local_surgeons_independent",
+                       "returned_patients").rows() == [
+        ("FAC530602", "滇东北中心医院", "昭阳区", "2025-06", dt.date(2025, 6, 1), 2, 60, 120, 3,
+         10, 3, None),
+        ("FAC530602", "滇东北中心医院", "昭阳区", "2025-07", dt.date(2025, 7, 1), 3, 72, 140, 0,
+         5, 5, None),
+    ]
+
+
+def test_city_kpi_values(warehouse_engine: Engine) -> None:
+    load_sample(warehouse_engine)
+    kpis = read_mart(warehouse_engine, "mart_city_kpi")
+    expected = {
+        ("childcare", "sites", "2025-summer"): 4,
+        ("childcare", "counties_reporting", "2025-summer"): 2,
+        ("childcare", "children_enrolled", "2025-summer"): 180,
+        ("childcare", "children_enrolled", "2024-summer"): 100,
+        ("childcare", "children_enrolled_prev_year", "2025-summer"): 100,
+        ("childcare", "children_yoy_change", "2025-summer"): 80,
+        ("childcare", "children_yoy_pct", "2025-summer"): 80.0,
+        ("childcare", "children_yoy_pct", "2024-summer"): None,
+        ("childcare", "left_behind_children", "2025-summer"): 115,
+        ("childcare", "volunteers_university", "2025-summer"): 9,
+        ("childcare", "volunteers_other", "2025-summer"): 3,
+        ("childcare", "volunteers_total", "2025-summer"): 12,
+        ("childcare", "avg_service_days", "2025-summer"): (41 * 3 + 26) / 4,
+        ("vocational", "new_intake", "2024"): 200,
+        ("vocational", "new_intake_yoy_change", "2024"): 100,
+        ("vocational", "new_intake_yoy_pct", "2024"): 100.0,
+        ("vocational", "new_intake_yoy_change", "2023"): None,
+        ("vocational", "enrolled", "2024"): 200,
+        ("vocational", "schools", "2024"): 3,
+        ("vocational", "dropout_rate", "2023"): 8 / 180,
+        ("health", "surgeries", "2025-06"): 120,
+        ("health", "surgeries", "2025-07"): 140,
+        ("health", "surgeries_cumulative", "2025-07"): 260,
+        ("health", "beds_open", "2025-07"): 72,
+        ("health", "experts_dispatched_cumulative", "2025-07"): 3,
+        ("health", "visiting_experts", "2025-07"): 5,
+        ("health", "visiting_experts_cumulative", "2025-07"): 15,
+        ("health", "local_surgeons_independent", "2025-06"): 3,
+        ("health", "local_surgeons_independent", "2025-07"): 5,
+        ("health", "departments_internal", "2025-07"): 1,
+        ("health", "departments_surgical", "2025-07"): 2,
+        ("health", "departments_total", "2025-06"): 2,
+        ("health", "facilities_reporting", "2025-07"): 1,
+    }
+    actual = {key: kpi(kpis, *key) for key in expected}
+    assert actual == expected
+    assert kpis.filter(pl.struct("domain", "metric", "period").is_duplicated()).height == 0
+
+
+def test_submission_status_values(warehouse_engine: Engine) -> None:
+    refs = load_sample(warehouse_engine)
+    status = read_mart(warehouse_engine, "mart_submission_status")
+
+    def partition(county: str, dataset: str, period: str) -> dict[str, object]:
+        match = status.filter(county_code=county, dataset=dataset, period=period)
+        assert match.height == 1
+        return match.row(0, named=True)
+
+    sites = partition(b.ZHAOYANG, "childcare_sites", "2025-summer")
+    assert sites["status"] == "accepted"
+    assert sites["current_submission_id"] == refs["zy_sites_2025"].submission_id
+    assert (sites["rows_loaded"], sites["rows_rejected"], sites["warnings"]) == (3, 0, 0)
+    assert sites["received_at"] == b.T0.replace(tzinfo=None)
+    assert (sites["due_date"], sites["on_time"], sites["expected"]) == (
+        dt.date(2025, 9, 30), True, True)
+
+    daily = partition(b.ZHAOYANG, "childcare_daily", "2025-summer")
+    assert daily["status"] == "rejected"
+    assert daily["current_submission_id"] is not None
+    assert daily["current_submission_id"] != refs["zy_daily_rejected"].submission_id
+    assert (daily["rows_loaded"], daily["rows_rejected"], daily["submissions_received"]) == (
+        0, 4, 2)
+    assert daily["current_rows_loaded"] == 1
+
+    late = partition(b.SUIJIANG, "childcare_sites", "2024-summer")
+    assert (late["status"], late["on_time"]) == ("accepted", False)  # 10-20 > due 09-30
+
+    missing = partition("530681", "childcare_sites", "2024-summer")  # 水富市 never sent it
+    assert missing["status"] == "missing"
+    assert missing["current_submission_id"] is None and missing["submissions_received"] == 0
+    assert missing["on_time"] is False  # due date long past
+
+    health_on_time = partition(b.ZHAOYANG, "health_monthly", "2025-06")
+    assert (health_on_time["due_date"], health_on_time["on_time"]) == (dt.date(2025, 7, 10), True)
+    health_late = partition(b.ZHAOYANG, "health_monthly", "2025-07")
+    assert health_late["on_time"] is False  # 08-12 > due 08-10
+
+    # health is owed by 530602 only; other counties have no health partitions
+    assert status.filter(dataset="health_monthly", county_code=b.SUIJIANG).height == 0
+    statuses = set(status["status"].to_list())
+    assert statuses <= {"missing", "accepted", "accepted_with_warnings", "rejected", "waiting"}
+
+
+def test_duckdb_and_postgresql_give_identical_marts(
+    tmp_path: Path, warehouse_templates: WarehouseTemplates
+) -> None:
+    frames: dict[str, dict[str, pl.DataFrame]] = {}
+    for backend in ("duckdb", "postgresql"):
+        folder = tmp_path / backend
+        folder.mkdir()
+        url = warehouse_templates.clone(backend, folder)  # skips/fails without PostgreSQL
+        engine = make_engine(url)
+        try:
+            load_sample(engine)
+            frames[backend] = {name: read_mart(engine, name) for name in MARTS}
+        finally:
+            engine.dispose()
+            if backend == "postgresql":
+                drop_pg_database(url)
+    for name in MARTS:
+        duck, pg = frames["duckdb"][name], frames["postgresql"][name]
+        assert duck.height > 0, name
+        assert_frame_equal(duck, pg, check_exact=True)

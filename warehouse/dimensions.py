@@ -1,0 +1,199 @@
+"""Dimension maintenance: effective-dated SCD type 2, inferred members, key resolution.
+
+All statements are set-based (`INSERT … SELECT`, `UPDATE … FROM`) over a staged source,
+identical on DuckDB and PostgreSQL. A version is valid on [valid_from, valid_to); the
+effective date of a submission is the start of its period, so:
+
+- the same period reporting different attributes is a correction: the version that
+  starts on that date is updated in place (its facts were the superseded submission's);
+- a later period reporting different attributes splits the covering version: it ends
+  where the new one starts, and the new one inherits its end (and `is_current`);
+- an earlier period than any known version (a late backfill) adds a version that ends
+  where the first known one starts; a code never seen opens the current version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from warehouse.models import (
+    SCD2_OPEN_END,
+    DimChildcareSite,
+    DimDepartment,
+    DimHealthFacility,
+    DimSchool,
+)
+
+UNKNOWN_GROUP = "unknown"
+
+
+@dataclass(frozen=True)
+class Scd2Dimension:
+    """A versioned dimension: surrogate `key`, `natural_key`, tracked `attributes`."""
+
+    table: sa.Table
+    key: str
+    natural_key: str
+    attributes: tuple[str, ...]
+
+
+SCHOOL = Scd2Dimension(
+    DimSchool.__table__, "school_key", "school_code", ("school_name", "county_code")
+)
+CHILDCARE_SITE = Scd2Dimension(
+    DimChildcareSite.__table__,
+    "site_key",
+    "site_code",
+    ("site_name", "host_type", "township", "county_code"),
+)
+HEALTH_FACILITY = Scd2Dimension(
+    DimHealthFacility.__table__, "facility_key", "facility_code", ("facility_name", "county_code")
+)
+
+_department = DimDepartment.__table__
+
+
+def _changed(dim: Scd2Dimension, source: sa.FromClause) -> sa.ColumnElement[bool]:
+    d = dim.table
+    return sa.or_(*(d.c[a].is_distinct_from(source.c[a]) for a in dim.attributes))
+
+
+def upsert_versions(
+    conn: Connection, dim: Scd2Dimension, source: sa.FromClause, effective: dt.date
+) -> None:
+    """Apply one submission's members (one row per natural key in `source`, with every
+    attribute) to `dim`, effective from `effective`."""
+    d, nk, attrs = dim.table, dim.natural_key, dim.attributes
+    eff = sa.literal(effective, sa.Date)
+    same_key = d.c[nk] == source.c[nk]
+
+    # 1. correction of the version starting on this date (also completes inferred members)
+    conn.execute(
+        sa.update(d)
+        .values({a: source.c[a] for a in attrs} | {"is_inferred": sa.false()})
+        .where(same_key, d.c.valid_from == eff, sa.or_(_changed(dim, source), d.c.is_inferred))
+    )
+
+    # 2. split the version covering the date when the attributes changed
+    strictly_covering = sa.and_(d.c.valid_from < eff, d.c.valid_to > eff)
+    conn.execute(
+        sa.insert(d).from_select(
+            [nk, *attrs, "valid_from", "valid_to", "is_current", "is_inferred"],
+            sa.select(
+                source.c[nk],
+                *(source.c[a] for a in attrs),
+                eff,
+                d.c.valid_to,
+                d.c.is_current,
+                sa.false(),
+            )
+            .select_from(source.join(d, sa.and_(same_key, strictly_covering)))
+            .where(_changed(dim, source)),
+        )
+    )
+    conn.execute(
+        sa.update(d)
+        .values(valid_to=eff, is_current=sa.false())
+        .where(same_key, strictly_covering, _changed(dim, source))
+    )
+
+    # 3. members with no version covering the date: new codes, or a period before the first
+    _insert_uncovered(conn, dim, source, effective)
+
+
+def ensure_members(
+    conn: Connection, dim: Scd2Dimension, source: sa.FromClause, effective: dt.date
+) -> None:
+    """Inferred members for codes referenced by facts (`source`: natural key and
+    county_code) that the dimension has never seen; their other attributes stay NULL
+    until the registry reports them (step 1 of `upsert_versions` fills them in)."""
+    d, nk = dim.table, dim.natural_key
+    conn.execute(
+        sa.insert(d).from_select(
+            [nk, "county_code", "valid_from", "valid_to", "is_current", "is_inferred"],
+            sa.select(
+                source.c[nk],
+                source.c.county_code,
+                sa.literal(effective, sa.Date),
+                sa.literal(SCD2_OPEN_END, sa.Date),
+                sa.true(),
+                sa.true(),
+            ).where(~sa.exists().where(d.c[nk] == source.c[nk])),
+        )
+    )
+
+
+def _insert_uncovered(
+    conn: Connection,
+    dim: Scd2Dimension,
+    source: sa.FromClause,
+    effective: dt.date,
+) -> None:
+    d, nk, attrs = dim.table, dim.natural_key, dim.attributes
+    eff = sa.literal(effective, sa.Date)
+    first = (
+        sa.select(d.c[nk].label("nk"), sa.func.min(d.c.valid_from).label("first_from"))
+        .group_by(d.c[nk])
+        .subquery("first_version")
+    )
+    covered = sa.exists().where(d.c[nk] == source.c[nk], d.c.valid_from <= eff, d.c.valid_to > eff)
+    conn.execute(
+        sa.insert(d).from_select(
+            [nk, *attrs, "valid_from", "valid_to", "is_current", "is_inferred"],
+            sa.select(
+                source.c[nk],
+                *(source.c[a] for a in attrs),
+                eff,
+                sa.func.coalesce(first.c.first_from, sa.literal(SCD2_OPEN_END, sa.Date)),
+                first.c.first_from.is_(None),
+                sa.false(),
+            )
+            .select_from(source.outerjoin(first, first.c.nk == source.c[nk]))
+            .where(~covered),
+        )
+    )
+
+
+def key_map(
+    dim: Scd2Dimension, codes: sa.FromClause, effective: dt.date
+) -> sa.Subquery:
+    """(nk, key) for every code in `codes`: the version covering `effective`, or, for a
+    code first known later, its earliest version."""
+    d, nk = dim.table, dim.natural_key
+    eff = sa.literal(effective, sa.Date)
+    covering_first = sa.case(
+        (sa.and_(d.c.valid_from <= eff, d.c.valid_to > eff), 0), else_=1
+    )
+    ranked = (
+        sa.select(
+            d.c[nk].label("nk"),
+            d.c[dim.key].label("key"),
+            sa.func.row_number()
+            .over(partition_by=d.c[nk], order_by=(covering_first, d.c.valid_from))
+            .label("rank"),
+        )
+        .where(d.c[nk].in_(sa.select(codes.c[nk])))
+        .subquery(f"{dim.table.name}_ranked")
+    )
+    return (
+        sa.select(ranked.c.nk, ranked.c.key)
+        .where(ranked.c.rank == 1)
+        .subquery(f"{dim.table.name}_keys")
+    )
+
+
+def ensure_departments(conn: Connection, source: sa.FromClause) -> None:
+    """Add departments never seen before (`source.department`) with group 'unknown'."""
+    conn.execute(
+        sa.insert(_department).from_select(
+            ["department", "department_group", "is_reference"],
+            sa.select(source.c.department, sa.literal(UNKNOWN_GROUP), sa.false())
+            .where(~sa.exists().where(_department.c.department == source.c.department))
+            .distinct(),
+        )
+    )
+

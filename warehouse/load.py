@@ -1,0 +1,400 @@
+"""Recording submissions: ledger, issues, dimensions and facts, one transaction each.
+
+`record_submission` is the only writer of facts. Per submission, atomically:
+
+1. the ledger row is inserted (or, for a submission that was `waiting`, updated);
+2. its issues replace any recorded before;
+3. if it is accepted: the dimension members it reports are applied (SCD2), then, if it
+   is newer (`SubmissionRef.sort_key`) than the partition's current accepted submission,
+   that one's facts are deleted and it is marked `superseded`, and the new facts are
+   inserted in bulk; if it is older, it is recorded `superseded` directly and nothing
+   else is touched. A rejected or waiting submission never touches facts.
+
+Facts therefore only ever hold the current accepted submission of each partition.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from countyflow.ingest.model import ISSUE_SCHEMA, SubmissionRef, SubmissionStatus, ValidationResult
+from countyflow.periods import parse_period
+from countyflow.transform import FACT_SCHEMAS
+from warehouse.dimensions import (
+    CHILDCARE_SITE,
+    HEALTH_FACILITY,
+    SCHOOL,
+    Scd2Dimension,
+    ensure_departments,
+    ensure_members,
+    key_map,
+    upsert_versions,
+)
+from warehouse.locking import lock_name, write_lock
+from warehouse.models import (
+    ACCEPTED_STATUSES,
+    AuditIssue,
+    AuditSubmission,
+    DimDepartment,
+    FactChildcareDaily,
+    FactChildcareSiteSeason,
+    FactChildcareVolunteers,
+    FactHealthMonthly,
+    FactVocationalEnrollment,
+)
+from warehouse.schema import seed_periods
+from warehouse.staging import staged
+
+_ledger: sa.Table = AuditSubmission.__table__
+_issues: sa.Table = AuditIssue.__table__
+_departments: sa.Table = DimDepartment.__table__
+
+
+@dataclass(frozen=True)
+class FactLoad:
+    """How one dataset's fact frame reaches its fact table.
+
+    `versioned`: dimensions whose attributes the frame reports (SCD2 upsert);
+    `referenced`: dimensions the frame only names by code (inferred members if unseen).
+    """
+
+    table: sa.Table
+    versioned: tuple[Scd2Dimension, ...] = ()
+    referenced: tuple[Scd2Dimension, ...] = ()
+    departments: bool = False
+
+
+FACT_LOADS: Mapping[str, FactLoad] = {
+    "vocational_enrollment": FactLoad(FactVocationalEnrollment.__table__, versioned=(SCHOOL,)),
+    "childcare_sites": FactLoad(FactChildcareSiteSeason.__table__, versioned=(CHILDCARE_SITE,)),
+    "childcare_daily": FactLoad(FactChildcareDaily.__table__, referenced=(CHILDCARE_SITE,)),
+    "childcare_volunteers": FactLoad(
+        FactChildcareVolunteers.__table__, referenced=(CHILDCARE_SITE,)
+    ),
+    "health_monthly": FactLoad(
+        FactHealthMonthly.__table__, versioned=(HEALTH_FACILITY,), departments=True
+    ),
+}
+
+
+@dataclass(frozen=True)
+class _Decision:
+    status: str
+    superseded_by: str | None = None  # set when the submission itself is superseded
+    replaces: str | None = None  # the accepted submission whose facts it replaces
+
+
+# ---------------------------------------------------------------------------- public API
+
+
+def record_submission(
+    engine: Engine,
+    ref: SubmissionRef,
+    result: ValidationResult,
+    facts: pl.DataFrame | None,
+    *,
+    report_path: str | None = None,
+) -> str:
+    """Record one processed submission (see the module docstring); returns its final
+    ledger status. Recording a submission already in the ledger (other than `waiting`)
+    changes nothing and returns the recorded status."""
+    if result.status is SubmissionStatus.SUPERSEDED:
+        raise ValueError("supersession is decided by the warehouse, not the validator")
+    accepted = result.status.value in ACCEPTED_STATUSES
+    frame = _checked_facts(ref, result, facts) if accepted else None
+    now = _utc_naive(dt.datetime.now(dt.UTC))
+
+    with write_lock(engine), engine.begin() as conn:
+        lock_name(conn, f"partition:{ref.county_code}/{ref.dataset}/{ref.period}")
+        existing = conn.execute(
+            sa.select(_ledger.c.status).where(_ledger.c.submission_id == ref.submission_id)
+        ).first()
+        if existing is not None and existing.status != SubmissionStatus.WAITING.value:
+            return str(existing.status)
+
+        decision = _decide(conn, ref, result)
+        values = _ledger_values(ref, result, decision, report_path, now)
+        _delete_issues(conn, ref.submission_id)
+        if existing is None:
+            conn.execute(sa.insert(_ledger).values(**values, first_seen_at=now))
+        else:
+            # Only the outcome changes; the identity columns are indexed, and DuckDB
+            # rewrites an UPDATE of an indexed column as delete + insert.
+            conn.execute(
+                sa.update(_ledger)
+                .where(_ledger.c.submission_id == ref.submission_id)
+                .values({k: v for k, v in values.items() if k in _OUTCOME_COLUMNS})
+            )
+        _insert_issues(conn, ref.submission_id, result.issues)
+        if frame is not None and decision.status in ACCEPTED_STATUSES:
+            _load_facts(conn, ref, frame, decision.replaces)
+        return decision.status
+
+
+def processed_status(engine: Engine, submission_id: str) -> str | None:
+    """The ledger status of a submission, None if never recorded. The flow skips a file
+    whose status is not None and not `waiting` (idempotency by SHA-256)."""
+    with engine.connect() as conn:
+        status = conn.execute(
+            sa.select(_ledger.c.status).where(_ledger.c.submission_id == submission_id)
+        ).scalar_one_or_none()
+    return None if status is None else str(status)
+
+
+def waiting_submissions(engine: Engine) -> list[dict[str, Any]]:
+    """Every `waiting` submission with all its ledger columns, oldest first per partition
+    (see `submission_ref` to rebuild its SubmissionRef)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(_ledger)
+            .where(_ledger.c.status == SubmissionStatus.WAITING.value)
+            .order_by(
+                _ledger.c.dataset, _ledger.c.county_code, _ledger.c.period,
+                _ledger.c.modified_at, _ledger.c.file_name,
+            )
+        ).mappings().all()
+    return [dict(row) for row in rows]
+
+
+def submission_ref(row: Mapping[str, Any]) -> SubmissionRef:
+    """Rebuild the SubmissionRef of a ledger row (e.g. from `waiting_submissions`).
+
+    `source_url` is the ledger's (credentials removed); re-reading uses `archive_path`.
+    """
+    modified_at: dt.datetime = row["modified_at"]
+    return SubmissionRef(
+        submission_id=row["submission_id"],
+        source_url=row["source_url"],
+        relative_path=row["relative_path"],
+        county_code=row["county_code"],
+        dataset=row["dataset"],
+        period=row["period"],
+        file_name=row["file_name"],
+        extension=row["extension"],
+        size_bytes=int(row["size_bytes"]),
+        modified_at=modified_at.replace(tzinfo=dt.UTC),
+        archive_path=row["archive_path"],
+        path_error=row["path_error"],
+    )
+
+
+# ------------------------------------------------------------------------------ ledger
+
+
+def _decide(conn: Connection, ref: SubmissionRef, result: ValidationResult) -> _Decision:
+    status = result.status.value
+    if status not in ACCEPTED_STATUSES:
+        return _Decision(status)
+    current = conn.execute(
+        sa.select(_ledger.c.submission_id, _ledger.c.modified_at, _ledger.c.file_name).where(
+            _ledger.c.county_code == ref.county_code,
+            _ledger.c.dataset == ref.dataset,
+            _ledger.c.period == ref.period,
+            _ledger.c.status.in_(ACCEPTED_STATUSES),
+            _ledger.c.submission_id != ref.submission_id,
+        )
+    ).first()
+    if current is None:
+        return _Decision(status)
+    # Newer = later mtime, then file name (SPEC §5); the hash breaks a full tie so the
+    # outcome never depends on arrival order.
+    mine = (_utc_naive(ref.modified_at), ref.file_name, ref.submission_id)
+    theirs = (current.modified_at, current.file_name, current.submission_id)
+    if theirs > mine:
+        return _Decision(SubmissionStatus.SUPERSEDED.value, superseded_by=current.submission_id)
+    return _Decision(status, replaces=current.submission_id)
+
+
+def _ledger_values(
+    ref: SubmissionRef,
+    result: ValidationResult,
+    decision: _Decision,
+    report_path: str | None,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    return {
+        "submission_id": ref.submission_id,
+        "county_code": ref.county_code,
+        "dataset": ref.dataset,
+        "period": ref.period,
+        "file_name": ref.file_name,
+        "extension": ref.extension,
+        "relative_path": ref.relative_path,
+        "source_url": redact_url(ref.source_url),
+        "archive_path": ref.archive_path,
+        "path_error": ref.path_error,
+        "size_bytes": ref.size_bytes,
+        "modified_at": _utc_naive(ref.modified_at),
+        "processed_at": now,
+        "status": decision.status,
+        "rows_in": result.rows_in,
+        "rows_loaded": result.rows_loaded,
+        "rows_rejected": result.rows_rejected,
+        "rows_held": result.rows_held,
+        "errors": result.errors,
+        "warnings": result.warnings,
+        "superseded_by": decision.superseded_by,
+        "report_path": report_path,
+    }
+
+
+_OUTCOME_COLUMNS = frozenset({
+    "processed_at", "status", "rows_in", "rows_loaded", "rows_rejected", "rows_held",
+    "errors", "warnings", "superseded_by", "report_path",
+})
+
+
+def _delete_issues(conn: Connection, submission_id: str) -> None:
+    conn.execute(sa.delete(_issues).where(_issues.c.submission_id == submission_id))
+
+
+def _insert_issues(conn: Connection, submission_id: str, issues: pl.DataFrame) -> None:
+    if issues.height == 0:
+        return
+    frame = (
+        issues.select(pl.col(name).cast(dtype) for name, dtype in ISSUE_SCHEMA.items())
+        .with_row_index("issue_no", offset=1)
+        .with_columns(
+            pl.col("issue_no").cast(pl.Int64), pl.lit(submission_id).alias("submission_id")
+        )
+    )
+    with staged(conn, "stg_issues", frame) as source:
+        conn.execute(
+            sa.insert(_issues).from_select(
+                frame.columns, sa.select(*(source.c[c] for c in frame.columns))
+            )
+        )
+
+
+# ------------------------------------------------------------------------------- facts
+
+
+def _checked_facts(
+    ref: SubmissionRef, result: ValidationResult, facts: pl.DataFrame | None
+) -> pl.DataFrame:
+    """The fact frame in its declared schema, after checks that keep the ledger honest."""
+    if ref.dataset not in FACT_LOADS:
+        raise ValueError(f"no fact table for dataset {ref.dataset!r}")
+    if facts is None:
+        raise ValueError(f"{ref.submission_id}: an accepted submission needs its fact frame")
+    schema = FACT_SCHEMAS[ref.dataset]
+    missing = [c for c in schema if c not in facts.columns]
+    if missing:
+        raise ValueError(f"{ref.dataset} facts lack columns {missing}")
+    frame = facts.select(pl.col(name).cast(dtype) for name, dtype in schema.items())
+    if frame.height != result.rows_loaded:
+        raise ValueError(
+            f"{ref.submission_id}: {frame.height} fact rows but rows_loaded = {result.rows_loaded}"
+        )
+    foreign = frame.filter(
+        pl.col("submission_id").ne_missing(ref.submission_id)
+        | pl.col("county_code").ne_missing(ref.county_code)
+        | pl.col("period").ne_missing(ref.period)
+    ).height
+    if foreign:
+        raise ValueError(f"{ref.submission_id}: {foreign} fact rows belong to another partition")
+    spec = FACT_LOADS[ref.dataset]
+    for dim in spec.versioned:
+        members = frame.select(dim.natural_key, *dim.attributes).unique()
+        if members.height != frame[dim.natural_key].n_unique():
+            raise ValueError(
+                f"{ref.submission_id}: {dim.natural_key} with conflicting "
+                f"{', '.join(dim.attributes)} in one submission"
+            )
+    return frame
+
+
+def _load_facts(
+    conn: Connection, ref: SubmissionRef, frame: pl.DataFrame, replaces: str | None
+) -> None:
+    spec = FACT_LOADS[ref.dataset]
+    fact = spec.table
+    effective = parse_period(ref.period).start
+    seed_periods(conn, [ref.period])
+    with staged(conn, "stg_facts", frame) as stage:
+        for dim in spec.versioned:
+            members = (
+                sa.select(stage.c[dim.natural_key], *(stage.c[a] for a in dim.attributes))
+                .distinct()
+                .subquery("members")
+            )
+            upsert_versions(conn, dim, members, effective)
+        for dim in spec.referenced:
+            codes = (
+                sa.select(stage.c[dim.natural_key], stage.c.county_code)
+                .distinct()
+                .subquery("codes")
+            )
+            ensure_members(conn, dim, codes, effective)
+        if spec.departments:
+            ensure_departments(conn, stage)
+
+        if replaces is not None:
+            conn.execute(sa.delete(fact).where(fact.c.submission_id == replaces))
+            conn.execute(
+                sa.update(_ledger)
+                .where(_ledger.c.submission_id == replaces)
+                .values(
+                    status=SubmissionStatus.SUPERSEDED.value, superseded_by=ref.submission_id
+                )
+            )
+
+        targets: list[str] = []
+        values: list[sa.ColumnElement[Any]] = []
+        source: sa.FromClause = stage
+        for dim in (*spec.versioned, *spec.referenced):
+            keys = key_map(dim, stage, effective)
+            source = source.join(keys, keys.c.nk == stage.c[dim.natural_key])
+            targets.append(dim.key)
+            values.append(keys.c.key)
+        if spec.departments:
+            source = source.join(_departments, _departments.c.department == stage.c.department)
+            targets.append("department_key")
+            values.append(_departments.c.department_key)
+        for column in fact.columns:
+            if column.name in frame.columns and column.name not in targets:
+                targets.append(column.name)
+                values.append(stage.c[column.name])
+        conn.execute(sa.insert(fact).from_select(targets, sa.select(*values).select_from(source)))
+
+    loaded = conn.execute(
+        sa.select(sa.func.count())
+        .select_from(fact)
+        .where(fact.c.submission_id == ref.submission_id)
+    ).scalar_one()
+    if loaded != frame.height:  # a fact row without its dimension member: never lose rows
+        raise RuntimeError(
+            f"{ref.submission_id}: inserted {loaded} of {frame.height} fact rows; rolled back"
+        )
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def _utc_naive(moment: dt.datetime) -> dt.datetime:
+    """Ledger timestamps are naive UTC; a naive input is taken to be UTC already."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def redact_url(url: str) -> str:
+    """`url` with any password replaced by `***` (e.g. sftp://user:secret@host/…)."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:  # unparseable netloc: keep nothing that might be a credential
+        return "<redacted>" if "@" in url else url
+    if password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    netloc = f"{parts.username}:***@{host}" if parts.username else f"***@{host}"
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -1,0 +1,41 @@
+"""Serialising writers that would otherwise race.
+
+Two submissions of one partition recorded concurrently (Prefect runs tasks in threads)
+could both see "no current accepted submission" and both load facts. PostgreSQL: a
+transaction-scoped advisory lock per partition, taken before the ledger is read.
+DuckDB: one process owns the file, and its optimistic concurrency would fail one of two
+conflicting writers rather than wait, so writes are serialised by a process-wide lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+_DUCKDB_WRITES = threading.RLock()
+
+
+@contextmanager
+def write_lock(engine: Engine) -> Iterator[None]:
+    """Hold the process-wide writer lock when `engine` is DuckDB (no-op otherwise)."""
+    if engine.dialect.name == "duckdb":
+        with _DUCKDB_WRITES:
+            yield
+    else:
+        yield
+
+
+def _lock_id(name: str) -> int:
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def lock_name(conn: Connection, name: str) -> None:
+    """PostgreSQL: block until this transaction holds the advisory lock `name`."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_lock_id(f"countyflow:{name}"))))

@@ -1,0 +1,442 @@
+"""The star schema: conformed dimensions, facts at the SPEC §4 grains, and the audit ledger.
+
+One model per table, SQLAlchemy 2.0 typed declarative. The same DDL runs on DuckDB and
+PostgreSQL; everything is in the default schema (a later change adds PostgreSQL schemas,
+Alembic and row-level security: the constraint naming convention below keeps Alembic
+autogenerate stable, and `schema_translate_map` can move tables without touching them).
+
+Surrogate keys. DuckDB has no SERIAL/IDENTITY, so:
+- dimensions whose members arrive with the data and are versioned (school, childcare
+  site, health facility) or grow (department) use one `Sequence` each, with
+  `DEFAULT nextval(...)` rendered into the DDL. Both backends support sequences, and a
+  server-side default is what set-based `INSERT … SELECT` and `COPY` need: keys are
+  assigned by the database, never by Python row by row;
+- everything else has a deterministic key: `dim_date.date_key` = yyyymmdd; the county
+  (GB/T 2260 division code), the period label, the vocational track and the volunteer
+  source are small, stable codes issued by an authority or the contract, so they are
+  their own keys (and also the partition columns every fact carries);
+- fact rows are keyed by (submission_id, source_row): unique by construction and
+  traceable to the clerk's own row number in the submitted file;
+- audit issues by (submission_id, issue_no).
+
+SCD type 2 validity is effective-dated by the business period: a version is valid on
+[valid_from, valid_to) where valid_from is the start of the period that reported it and
+valid_to is the next version's valid_from (or 9999-12-31 for the current one). This makes
+the result independent of the order submissions arrive in (SPEC §5).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+SCD2_OPEN_END = dt.date(9999, 12, 31)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SUBMISSION_STATUSES = ("accepted", "accepted_with_warnings", "rejected", "waiting", "superseded")
+ACCEPTED_STATUSES = ("accepted", "accepted_with_warnings")
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _key_sequence(name: str) -> tuple[sa.Sequence, sa.FetchedValue]:
+    sequence = sa.Sequence(name, metadata=Base.metadata)
+    return sequence, sa.DefaultClause(sequence.next_value())
+
+
+def _surrogate_key(sequence_name: str) -> Mapped[int]:
+    sequence, default = _key_sequence(sequence_name)
+    return mapped_column(sa.BigInteger, sequence, server_default=default, primary_key=True)
+
+
+def _count(nullable: bool = False) -> Mapped[int]:
+    return mapped_column(sa.BigInteger, nullable=nullable)
+
+
+def _submission_fk() -> Mapped[str]:
+    return mapped_column(
+        sa.String(64), sa.ForeignKey("audit_submission.submission_id"), primary_key=True
+    )
+
+
+def _county_fk(primary_key: bool = False) -> Mapped[str]:
+    return mapped_column(
+        sa.String, sa.ForeignKey("dim_county.county_code"), nullable=False,
+        primary_key=primary_key,
+    )
+
+
+def _county_attribute() -> Mapped[str]:
+    # No foreign key on purpose: DuckDB executes an UPDATE of an indexed column (a foreign
+    # key is indexed) as delete + insert, which fails for a dimension row facts reference.
+    # SCD2 corrections update this column; its values come from accepted submissions.
+    return mapped_column(sa.String, nullable=False)
+
+
+def _period_fk(primary_key: bool = False) -> Mapped[str]:
+    return mapped_column(
+        sa.String, sa.ForeignKey("dim_period.period"), nullable=False, primary_key=primary_key
+    )
+
+
+# --------------------------------------------------------------------------- dimensions
+
+
+class DimDate(Base):
+    """Calendar dimension. Grain: one calendar day (2015-01-01 … 2035-12-31, extended
+    when a submission's period falls outside)."""
+
+    __tablename__ = "dim_date"
+
+    date_key: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    date: Mapped[dt.date] = mapped_column(sa.Date, unique=True, nullable=False)
+    year: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    quarter: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    month: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    day: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    day_of_week: Mapped[int] = mapped_column(sa.Integer, nullable=False)  # ISO: Monday = 1
+    is_weekend: Mapped[bool] = mapped_column(sa.Boolean, nullable=False)
+    month_label: Mapped[str] = mapped_column(sa.String, nullable=False)  # YYYY-MM
+    school_year: Mapped[int] = mapped_column(sa.Integer, nullable=False)  # starts Sep 1
+    season: Mapped[str | None] = mapped_column(sa.String)  # YYYY-summer / YYYY-winter
+
+
+class DimCounty(Base):
+    """Reporting unit (SPEC §2). Grain: one county-level unit, keyed by its division code."""
+
+    __tablename__ = "dim_county"
+
+    county_code: Mapped[str] = mapped_column(sa.String, primary_key=True)
+    county_name: Mapped[str] = mapped_column(sa.String, nullable=False)  # 昭阳区
+    short_name: Mapped[str] = mapped_column(sa.String, nullable=False)
+    pinyin: Mapped[str] = mapped_column(sa.String, nullable=False)
+    city_code: Mapped[str] = mapped_column(sa.String, nullable=False)
+    city_name: Mapped[str] = mapped_column(sa.String, nullable=False)
+
+
+class DimPeriod(Base):
+    """Reporting period (school year, summer/winter break, month). Grain: one period label."""
+
+    __tablename__ = "dim_period"
+
+    period: Mapped[str] = mapped_column(sa.String, primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String, nullable=False)
+    year: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    start_date: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
+    end_date: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
+    prev_year_period: Mapped[str] = mapped_column(sa.String, nullable=False)
+
+
+class DimSchool(Base):
+    """Vocational school, SCD type 2. Grain: one version of one school (school_code ×
+    valid_from); a change of name or county opens a new version."""
+
+    __tablename__ = "dim_school"
+    __table_args__ = (sa.UniqueConstraint("school_code", "valid_from"),)
+
+    school_key: Mapped[int] = _surrogate_key("dim_school_key_seq")
+    school_code: Mapped[str] = mapped_column(sa.String, nullable=False)
+    school_name: Mapped[str | None] = mapped_column(sa.String)
+    county_code: Mapped[str] = _county_attribute()
+    valid_from: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
+    valid_to: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
+    is_current: Mapped[bool] = mapped_column(sa.Boolean, nullable=False)
+    is_inferred: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+
+
+class DimChildcareSite(Base):
+    """Holiday childcare site, SCD type 2. Grain: one version of one site (site_code ×
+    valid_from); a change of name, host type, county or township opens a new version.
+    `is_inferred` marks a member created from a reference (daily attendance, volunteers)
+    before its registry row was seen; the registry later fills it in."""
+
+    __tablename__ = "dim_childcare_site"
+    __table_args__ = (sa.UniqueConstraint("site_code", "valid_from"),)
+
+    site_key: Mapped[int] = _surrogate_key("dim_childcare_site_key_seq")
+    site_code: Mapped[str] = mapped_column(sa.String, nullable=False)
+    site_name: Mapped[str | None] = mapped_column(sa.String)
+    host_type: Mapped[str | None] = mapped_column(sa.String)
+    township: Mapped[str | None] = mapped_column(sa.String)
+    county_code: Mapped[str] = _county_attribute()
+    valid_from: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
+    valid_to: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
+    is_current: Mapped[bool] = mapped_column(sa.Boolean, nullable=False)
+    is_inferred: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+
+
+class DimHealthFacility(Base):
+    """Health facility, SCD type 2. Grain: one version of one facility (facility_code ×
+    valid_from); a change of name or county opens a new version."""
+
+    __tablename__ = "dim_health_facility"
+    __table_args__ = (sa.UniqueConstraint("facility_code", "valid_from"),)
+
+    facility_key: Mapped[int] = _surrogate_key("dim_health_facility_key_seq")
+    facility_code: Mapped[str] = mapped_column(sa.String, nullable=False)
+    facility_name: Mapped[str | None] = mapped_column(sa.String)
+    county_code: Mapped[str] = _county_attribute()
+    valid_from: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
+    valid_to: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
+    is_current: Mapped[bool] = mapped_column(sa.Boolean, nullable=False)
+    is_inferred: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+
+
+class DimDepartment(Base):
+    """Cardiovascular department / sub-specialty group. Grain: one canonical department
+    name. Seeded from reference/departments.csv (group internal/surgical); a department
+    first seen in a submission is added with group 'unknown'."""
+
+    __tablename__ = "dim_department"
+
+    department_key: Mapped[int] = _surrogate_key("dim_department_key_seq")
+    department: Mapped[str] = mapped_column(sa.String, unique=True, nullable=False)
+    department_group: Mapped[str] = mapped_column(sa.String, nullable=False)
+    is_reference: Mapped[bool] = mapped_column(sa.Boolean, nullable=False)
+
+
+class DimVocationalTrack(Base):
+    """Vocational pathway (中职, 综合高中班, 普高班, 3+2, 3+4). Grain: one canonical track
+    value of the vocational_enrollment contract."""
+
+    __tablename__ = "dim_vocational_track"
+
+    track: Mapped[str] = mapped_column(sa.String, primary_key=True)
+    label_zh: Mapped[str] = mapped_column(sa.String, nullable=False)
+
+
+class DimVolunteerSource(Base):
+    """Where childcare volunteers come from. Grain: one canonical source value of the
+    childcare_volunteers contract."""
+
+    __tablename__ = "dim_volunteer_source"
+
+    source: Mapped[str] = mapped_column(sa.String, primary_key=True)
+    label_zh: Mapped[str] = mapped_column(sa.String, nullable=False)
+    is_university: Mapped[bool] = mapped_column(sa.Boolean, nullable=False)
+
+
+class RefCalendar(Base):
+    """Submission calendar (reference data). Grain: one expected partition
+    (county × dataset × period) with its inclusive due date."""
+
+    __tablename__ = "ref_calendar"
+
+    county_code: Mapped[str] = _county_fk(primary_key=True)
+    dataset: Mapped[str] = mapped_column(sa.String, primary_key=True)
+    period: Mapped[str] = _period_fk(primary_key=True)
+    due_date: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
+
+
+# ---------------------------------------------------------------------------------- audit
+
+
+class AuditSubmission(Base):
+    """The submission ledger. Grain: one submitted file, identified by the SHA-256 of its
+    bytes. Timestamps are UTC (naive). Conservation is enforced by a CHECK constraint."""
+
+    __tablename__ = "audit_submission"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "rows_in = rows_loaded + rows_rejected + rows_held", name="rows_conserved"
+        ),
+        sa.CheckConstraint(
+            "rows_in >= 0 AND rows_loaded >= 0 AND rows_rejected >= 0 AND rows_held >= 0",
+            name="rows_non_negative",
+        ),
+        sa.CheckConstraint(
+            "status IN (" + ", ".join(f"'{s}'" for s in SUBMISSION_STATUSES) + ")",
+            name="status_known",
+        ),
+        sa.Index(None, "county_code", "dataset", "period"),
+    )
+
+    submission_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    county_code: Mapped[str] = mapped_column(sa.String, nullable=False)
+    dataset: Mapped[str] = mapped_column(sa.String, nullable=False)
+    period: Mapped[str] = mapped_column(sa.String, nullable=False)
+    file_name: Mapped[str] = mapped_column(sa.String, nullable=False)
+    extension: Mapped[str] = mapped_column(sa.String, nullable=False)
+    relative_path: Mapped[str] = mapped_column(sa.String, nullable=False)
+    source_url: Mapped[str] = mapped_column(sa.String, nullable=False)
+    archive_path: Mapped[str] = mapped_column(sa.String, nullable=False)
+    path_error: Mapped[str | None] = mapped_column(sa.String)
+    size_bytes: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    modified_at: Mapped[dt.datetime] = mapped_column(sa.DateTime, nullable=False)
+    first_seen_at: Mapped[dt.datetime] = mapped_column(sa.DateTime, nullable=False)
+    processed_at: Mapped[dt.datetime] = mapped_column(sa.DateTime, nullable=False)
+    status: Mapped[str] = mapped_column(sa.String, nullable=False)
+    rows_in: Mapped[int] = _count()
+    rows_loaded: Mapped[int] = _count()
+    rows_rejected: Mapped[int] = _count()
+    rows_held: Mapped[int] = _count()
+    errors: Mapped[int] = _count()
+    warnings: Mapped[int] = _count()
+    superseded_by: Mapped[str | None] = mapped_column(sa.String(64))
+    report_path: Mapped[str | None] = mapped_column(sa.String)
+
+
+class AuditIssue(Base):
+    """Issues found in submissions. Grain: one issue of one submission (ISSUE_SCHEMA +
+    submission_id); `issue_no` is its position in the submission's issue list."""
+
+    __tablename__ = "audit_issue"
+
+    submission_id: Mapped[str] = _submission_fk()
+    issue_no: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    source_row: Mapped[int | None] = mapped_column(sa.BigInteger)
+    column: Mapped[str | None] = mapped_column(sa.String)
+    value: Mapped[str | None] = mapped_column(sa.String)
+    rule: Mapped[str] = mapped_column(sa.String, nullable=False)
+    severity: Mapped[str] = mapped_column(sa.String, nullable=False)
+    message_zh: Mapped[str | None] = mapped_column(sa.String)
+    message_en: Mapped[str | None] = mapped_column(sa.String)
+
+
+# ---------------------------------------------------------------------------------- facts
+# Every fact row: submission_id + source_row (key, traceability), county_code + period
+# (the partition), dimension keys, measures. Only the current accepted submission of a
+# partition has facts: supersession deletes the older one's rows in the same transaction.
+
+
+class FactVocationalEnrollment(Base):
+    """Vocational enrolment. Grain: school × program × track × grade, per school year
+    (one row per row of the county's submission)."""
+
+    __tablename__ = "fact_vocational_enrollment"
+
+    submission_id: Mapped[str] = _submission_fk()
+    source_row: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    county_code: Mapped[str] = _county_fk()
+    period: Mapped[str] = _period_fk()
+    school_key: Mapped[int] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("dim_school.school_key"), nullable=False
+    )
+    program: Mapped[str] = mapped_column(sa.String, nullable=False)  # degenerate dimension
+    track: Mapped[str] = mapped_column(
+        sa.String, sa.ForeignKey("dim_vocational_track.track"), nullable=False
+    )
+    grade: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    enrolled: Mapped[int] = _count()
+    new_intake: Mapped[int] = _count()
+    dropouts: Mapped[int] = _count()
+
+
+class FactChildcareSiteSeason(Base):
+    """Childcare site registry facts. Grain: site × season."""
+
+    __tablename__ = "fact_childcare_site_season"
+
+    submission_id: Mapped[str] = _submission_fk()
+    source_row: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    county_code: Mapped[str] = _county_fk()
+    period: Mapped[str] = _period_fk()
+    site_key: Mapped[int] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("dim_childcare_site.site_key"), nullable=False
+    )
+    start_date: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
+    end_date: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
+    start_date_key: Mapped[int] = mapped_column(
+        sa.Integer, sa.ForeignKey("dim_date.date_key"), nullable=False
+    )
+    end_date_key: Mapped[int] = mapped_column(
+        sa.Integer, sa.ForeignKey("dim_date.date_key"), nullable=False
+    )
+    service_days: Mapped[int] = _count()
+    hours_per_day: Mapped[float] = mapped_column(sa.Double, nullable=False)
+    meal_subsidy_yuan: Mapped[float | None] = mapped_column(sa.Double)
+    children_enrolled: Mapped[int] = _count()
+    left_behind_children: Mapped[int] = _count()
+    relocated_children: Mapped[int | None] = _count(nullable=True)
+    service_person_times: Mapped[int | None] = _count(nullable=True)
+
+
+class FactChildcareDaily(Base):
+    """Daily attendance at childcare sites. Grain: site × date."""
+
+    __tablename__ = "fact_childcare_daily"
+
+    submission_id: Mapped[str] = _submission_fk()
+    source_row: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    county_code: Mapped[str] = _county_fk()
+    period: Mapped[str] = _period_fk()
+    site_key: Mapped[int] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("dim_childcare_site.site_key"), nullable=False
+    )
+    date: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
+    date_key: Mapped[int] = mapped_column(
+        sa.Integer, sa.ForeignKey("dim_date.date_key"), nullable=False
+    )
+    children_present: Mapped[int] = _count()
+    volunteers_on_duty: Mapped[int | None] = _count(nullable=True)
+    meals_served: Mapped[int | None] = _count(nullable=True)
+
+
+class FactChildcareVolunteers(Base):
+    """Volunteers at childcare sites. Grain: site × volunteer source × institution, per
+    season."""
+
+    __tablename__ = "fact_childcare_volunteers"
+
+    submission_id: Mapped[str] = _submission_fk()
+    source_row: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    county_code: Mapped[str] = _county_fk()
+    period: Mapped[str] = _period_fk()
+    site_key: Mapped[int] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("dim_childcare_site.site_key"), nullable=False
+    )
+    source: Mapped[str] = mapped_column(
+        sa.String, sa.ForeignKey("dim_volunteer_source.source"), nullable=False
+    )
+    institution: Mapped[str | None] = mapped_column(sa.String)  # degenerate dimension
+    volunteers: Mapped[int] = _count()
+
+
+class FactHealthMonthly(Base):
+    """Specialist services. Grain: facility × department × month."""
+
+    __tablename__ = "fact_health_monthly"
+
+    submission_id: Mapped[str] = _submission_fk()
+    source_row: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    county_code: Mapped[str] = _county_fk()
+    period: Mapped[str] = _period_fk()
+    facility_key: Mapped[int] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("dim_health_facility.facility_key"), nullable=False
+    )
+    department_key: Mapped[int] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("dim_department.department_key"), nullable=False
+    )
+    month_date_key: Mapped[int] = mapped_column(
+        sa.Integer, sa.ForeignKey("dim_date.date_key"), nullable=False
+    )
+    beds_open: Mapped[int] = _count()
+    surgeries: Mapped[int] = _count()
+    interventional_procedures: Mapped[int | None] = _count(nullable=True)
+    outpatient_visits: Mapped[int | None] = _count(nullable=True)
+    inpatient_admissions: Mapped[int | None] = _count(nullable=True)
+    resident_experts: Mapped[int | None] = _count(nullable=True)
+    experts_dispatched: Mapped[int | None] = _count(nullable=True)
+    visiting_experts: Mapped[int | None] = _count(nullable=True)
+    local_surgeons_independent: Mapped[int | None] = _count(nullable=True)
+    returned_patients: Mapped[int | None] = _count(nullable=True)
+
+
+FACT_MODELS: dict[str, type[Base]] = {
+    "vocational_enrollment": FactVocationalEnrollment,
+    "childcare_sites": FactChildcareSiteSeason,
+    "childcare_daily": FactChildcareDaily,
+    "childcare_volunteers": FactChildcareVolunteers,
+    "health_monthly": FactHealthMonthly,
+}

@@ -1,0 +1,108 @@
+"""Bulk staging: put a Polars frame where set-based SQL can read it, inside the caller's
+transaction, never row by row.
+
+- DuckDB: the frame's Arrow table is registered as a view on the raw DuckDB connection
+  that backs the SQLAlchemy connection (same connection, so same transaction); SQL then
+  reads it with `INSERT … SELECT`.
+- PostgreSQL: a temporary table (`ON COMMIT DROP`) is created and filled with
+  `COPY … FROM STDIN (FORMAT csv)` through psycopg 3 on the same driver connection; the
+  frame is written as CSV by Polars, not row by row.
+
+Either way the caller gets a `TableClause` to use in SQLAlchemy Core statements, so the
+statements that read staged data are identical on both backends.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+_STAGE_NAME = re.compile(r"^stg_[a-z_]+$")
+
+
+def _sql_type(dtype: pl.DataType) -> sa.types.TypeEngine[Any]:
+    if dtype == pl.Utf8 or dtype == pl.Categorical or dtype == pl.Null:
+        return sa.String()
+    if dtype.is_integer():
+        return sa.BigInteger()
+    if dtype.is_float():
+        return sa.Double()
+    if dtype == pl.Date:
+        return sa.Date()
+    if isinstance(dtype, pl.Datetime):
+        return sa.DateTime()
+    if dtype == pl.Boolean:
+        return sa.Boolean()
+    raise TypeError(f"cannot stage a column of type {dtype}")
+
+
+def dialect_name(conn: Connection) -> str:
+    name = conn.dialect.name
+    if name not in ("duckdb", "postgresql"):
+        raise NotImplementedError(f"unsupported warehouse backend: {name}")
+    return name
+
+
+@contextmanager
+def staged(conn: Connection, name: str, frame: pl.DataFrame) -> Iterator[sa.TableClause]:
+    """Make `frame` readable as table `name` for the duration of the block.
+
+    `name` is chosen by warehouse code (checked against `stg_[a-z_]+`), never taken from
+    input; the frame's column names come from the transforms' declared schemas.
+    """
+    if not _STAGE_NAME.match(name):
+        raise ValueError(f"invalid staging name {name!r}")
+    frame = frame.with_columns(
+        pl.col(column).cast(pl.Utf8) for column, dtype in frame.schema.items() if dtype == pl.Null
+    )
+    table = sa.table(name, *(sa.column(c, _sql_type(t)) for c, t in frame.schema.items()))
+    if dialect_name(conn) == "duckdb":
+        raw = conn.connection.driver_connection
+        raw.register(name, frame.to_arrow())
+        try:
+            yield table
+        except BaseException:
+            # After an error DuckDB refuses even this until rollback; `register` replaces
+            # a leftover view of the same name, so a failed cleanup is harmless.
+            with suppress(Exception):
+                raw.unregister(name)
+            raise
+        raw.unregister(name)
+        return
+
+    preparer = conn.dialect.identifier_preparer
+    quoted = preparer.quote(name)
+    columns = ", ".join(
+        f"{preparer.quote(c)} {_sql_type(t).compile(dialect=conn.dialect)}"
+        for c, t in frame.schema.items()
+    )
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {quoted} ({columns}) ON COMMIT DROP")
+    if frame.height:
+        copy_into(conn, name, frame)
+    yield table
+    # Dropped only on success: after an error the transaction is aborted, and its
+    # rollback discards the temporary table anyway.
+    conn.exec_driver_sql(f"DROP TABLE {quoted}")
+
+
+def copy_into(conn: Connection, name: str, frame: pl.DataFrame) -> None:
+    """PostgreSQL: `COPY name (columns) FROM STDIN` with the frame written as CSV by Polars.
+
+    Nulls are written unquoted-empty and empty strings quoted (`""`), which PostgreSQL's
+    CSV format reads back as NULL and '' respectively.
+    """
+    preparer = conn.dialect.identifier_preparer
+    columns = ", ".join(preparer.quote(c) for c in frame.columns)
+    statement = (
+        f"COPY {preparer.quote(name)} ({columns}) FROM STDIN WITH (FORMAT csv, HEADER true)"
+    )
+    payload = frame.write_csv(null_value="", date_format="%Y-%m-%d")
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        copy.write(payload)
