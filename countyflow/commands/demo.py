@@ -58,7 +58,7 @@ def print_city_kpis(settings: Settings) -> None:
         health = pl.concat([health.head(1), health.tail(1)]).unique(maintain_order=True)
     console.print(frame_table(health, "Cardiovascular centre (first and latest month)"))
     counties = read_mart(engine, "mart_childcare_county_season")
-    latest = counties["season"].max() if counties.height else None
+    latest = counties.sort("season_start")["season"][-1] if counties.height else None
     console.print(frame_table(
         counties.filter(pl.col("season") == latest).select(
             "county_code", "county_name", "sites", "children_enrolled", "volunteers_university",
