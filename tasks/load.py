@@ -24,13 +24,15 @@ def prepare_warehouse(settings: Settings) -> None:
     ensure_warehouse(warehouse_engine(settings))
 
 
-@task
+@task(retries=2, retry_delay_seconds=5)
 def select_pending_submissions(refs: list[SubmissionRef], settings: Settings) -> list[SubmissionRef]:
-    """Drop files whose hash was already processed (wherever they lie); keep held ones.
+    """What this run must process: files not seen before, plus every held (`waiting`) one.
 
-    The same bytes under two paths are one submission: only the first is kept.
+    A file whose hash was already processed is skipped wherever it lies; the same bytes
+    under two paths are one submission. Held submissions come back from the ledger even
+    if their file has left the landing zone: the archive keeps their bytes.
     """
-    from warehouse.load import processed_status
+    from warehouse.load import processed_status, submission_ref, waiting_submissions
 
     engine = warehouse_engine(settings)
     seen: set[str] = set()
@@ -42,6 +44,9 @@ def select_pending_submissions(refs: list[SubmissionRef], settings: Settings) ->
         status = processed_status(engine, ref.submission_id)
         if status is None or status in _REPROCESS:
             pending.append(ref)
+    pending += [
+        submission_ref(row) for row in waiting_submissions(engine) if row["submission_id"] not in seen
+    ]
     progress.planned(len(pending))
     return pending
 

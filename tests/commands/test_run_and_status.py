@@ -1,0 +1,65 @@
+"""`countyflow run`, `status` and `demo`-style output through the CLI, on a small landing zone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from countyflow.cli import app
+from countyflow.demo import plan_demo_submissions, write_submissions
+
+pytestmark = pytest.mark.flow
+
+SUIJIANG, SUMMER = "530626", "2025-summer"
+
+
+@pytest.fixture
+def small_landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """绥江 2025-summer (sites, volunteers) plus a file in a folder of an unknown county."""
+    monkeypatch.chdir(tmp_path)
+    files = [
+        s for s in plan_demo_submissions()
+        if s.file.county_code == SUIJIANG and s.file.period == SUMMER
+        and s.file.dataset in ("childcare_sites", "childcare_volunteers")
+    ]
+    landing = tmp_path / "landing"
+    write_submissions(str(landing), files)
+    stray = landing / "999999" / "childcare_sites" / SUMMER / "x.csv"
+    stray.parent.mkdir(parents=True)
+    stray.write_text("site_code\nA001\n", encoding="utf-8")
+    return landing
+
+
+def test_run_prints_a_summary_and_exits_zero_with_rejections(
+    prefect_harness: None, small_landing: Path, tmp_path: Path
+) -> None:
+    from tasks.resources import _engine_for
+
+    warehouse = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    runner = CliRunner()
+    result = runner.invoke(app, ["run", "--landing", str(small_landing), "--warehouse", warehouse])
+    assert result.exit_code == 0, result.output
+    assert "Submissions by status" in result.output
+    assert "rejected" in result.output and "999999" in result.output
+
+    again = runner.invoke(app, ["run", "--landing", str(small_landing), "--warehouse", warehouse])
+    assert again.exit_code == 0 and "Nothing new" in again.output
+
+    status = runner.invoke(app, ["status", "--warehouse", warehouse])
+    assert status.exit_code == 0, status.output
+    assert "childcare_sites" in status.output and SUIJIANG in status.output
+    assert "missing" in status.output  # every other county owes its sites too
+    _engine_for.cache_clear()
+
+
+def test_run_exits_non_zero_when_the_pipeline_fails(
+    prefect_harness: None, small_landing: Path
+) -> None:
+    secret = "pw-never-printed-42"
+    warehouse = f"postgresql+psycopg://nobody:{secret}@127.0.0.1:1/none"
+    result = CliRunner().invoke(app, ["run", "--landing", str(small_landing), "--warehouse", warehouse])
+    assert result.exit_code == 1
+    assert "countyflow run failed" in result.output
+    assert secret not in result.output
