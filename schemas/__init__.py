@@ -1,7 +1,8 @@
-"""Dataset contracts: one module per dataset, registered here.
+"""Dataset contracts: one module per dataset, found here by looking.
 
-Adding a dataset: write its contract module, add it to `_MODULES`, add its transform
-and mart. Nothing else in the ingest layer changes.
+Every module of this package that defines `CONTRACT` is a dataset. Adding a dataset:
+write its contract module, its transform and its mart. Nothing else in the ingest layer
+changes.
 """
 
 from __future__ import annotations
@@ -9,20 +10,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from graphlib import TopologicalSorter
 from importlib import import_module
+from pkgutil import iter_modules
 
 from schemas.contract import Contract
 
-_MODULES = (
-    "vocational_enrollment",
-    "childcare_sites",
-    "childcare_daily",
-    "childcare_volunteers",
-    "health_monthly",
-)
 
-CONTRACTS: Mapping[str, Contract] = {
-    name: import_module(f"schemas.{name}").CONTRACT for name in _MODULES
-}
+def _discover_contracts() -> dict[str, Contract]:
+    contracts: dict[str, Contract] = {}
+    for module_info in sorted(iter_modules(__path__), key=lambda info: info.name):
+        if module_info.name.startswith("_"):
+            continue
+        contract = getattr(import_module(f"{__name__}.{module_info.name}"), "CONTRACT", None)
+        if isinstance(contract, Contract):
+            if contract.dataset != module_info.name:
+                raise ValueError(f"schemas/{module_info.name}.py declares dataset {contract.dataset!r}")
+            contracts[contract.dataset] = contract
+    return contracts
+
+
+CONTRACTS: Mapping[str, Contract] = _discover_contracts()
 
 
 def contract_for(dataset: str) -> Contract:
