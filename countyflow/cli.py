@@ -7,6 +7,7 @@ stay fast (Prefect and Great Expectations are slow to import).
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -71,19 +72,56 @@ def run(landing: LandingOption = None, warehouse: WarehouseOption = None) -> Non
 
 
 @app.command()
-def demo(landing: LandingOption = None, warehouse: WarehouseOption = None) -> None:
+def demo(
+    landing: LandingOption = None,
+    warehouse: WarehouseOption = None,
+    scale: Annotated[
+        int, typer.Option(min=1, help="Multiply the demo's volumes (rows per file) by N; deterministic.")
+    ] = 1,
+) -> None:
     """Write the demo landing zone, run the whole pipeline, print the city KPIs."""
     from countyflow.commands.demo import run_demo
 
-    raise typer.Exit(run_demo(_settings(landing, warehouse)))
+    raise typer.Exit(run_demo(_settings(landing, warehouse), scale=scale))
 
 
 @app.command()
-def status(warehouse: WarehouseOption = None) -> None:
-    """Print the completeness matrix (county × dataset × period)."""
+def status(
+    warehouse: WarehouseOption = None,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option("--as-of", formats=["%Y-%m-%d"],
+                     help="Judge due dates as of this day (default: today in Zhaotong)."),
+    ] = None,
+) -> None:
+    """Print the completeness matrix (county × dataset × period), overdue and late partitions."""
     from countyflow.commands.status import show_status
 
-    raise typer.Exit(show_status(_settings(warehouse=warehouse)))
+    raise typer.Exit(show_status(_settings(warehouse=warehouse), as_of=as_of.date() if as_of else None))
+
+
+@app.command()
+def grants(
+    warehouse: WarehouseOption = None,
+    apply: Annotated[
+        bool, typer.Option("--apply/--print",
+                           help="Apply to the warehouse, or print the SQL (default; no connection).")
+    ] = False,
+    login: Annotated[
+        list[str] | None,
+        typer.Option("--login", metavar="NAME=ROLE",
+                     help="Also create LOGIN role NAME as a member of ROLE (repeatable), "
+                          "e.g. superset=bi_reader, zhang_wei=county_530602. No password is set."),
+    ] = None,
+    role_prefix: Annotated[
+        str, typer.Option(help="Prefix every role name (several warehouses in one cluster).")
+    ] = "",
+) -> None:
+    """PostgreSQL roles, grants and row-level security: countyflow_loader, bi_reader, county_<code>."""
+    from countyflow.commands.grants import run_grants
+
+    raise typer.Exit(run_grants(_settings(warehouse=warehouse), apply=apply, logins=login or (),
+                                role_prefix=role_prefix))
 
 
 @app.command()

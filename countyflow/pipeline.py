@@ -7,6 +7,7 @@ archived bytes, fetch lookups from the warehouse and persist what comes out.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import groupby
@@ -101,8 +102,11 @@ def batches_in_dependency_order(refs: Iterable[SubmissionRef]) -> list[list[Subm
 
 
 def staging_paths(staging_dir: Path, submission_id: str) -> tuple[Path, Path]:
-    """Where the staged facts and issues of one submission are kept until loaded."""
-    return staging_dir / f"{submission_id}.facts.parquet", staging_dir / f"{submission_id}.issues.parquet"
+    """Where the staged facts and issues of one submission are kept until loaded: new
+    names on every call, so two runs staging the same file (two `countyflow run` started
+    together) never read or delete each other's frames."""
+    stem = f"{submission_id}.{uuid.uuid4().hex[:12]}"
+    return staging_dir / f"{stem}.facts.parquet", staging_dir / f"{stem}.issues.parquet"
 
 
 def report_stem(reports_dir: Path, ref: SubmissionRef) -> Path:

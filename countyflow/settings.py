@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -24,6 +25,15 @@ class Settings(BaseSettings):
     warehouse_password: SecretStr | None = Field(
         default=None, description="Password injected into warehouse_url when the URL has none."
     )
+    warehouse_password_block: str | None = Field(
+        default=None,
+        description="Name of a Prefect Secret block holding the password, used when neither "
+        "the URL nor COUNTYFLOW_WAREHOUSE_PASSWORD gives one (loaded when the engine is made).",
+    )
+    warehouse_lock_timeout: float = Field(
+        default=30 * 60.0, ge=0,
+        description="Seconds to wait for a DuckDB warehouse file another process holds.",
+    )
     landing: str = Field(default="data/landing", description="Local path or fsspec URL of the landing zone.")
     archive_dir: Path = Field(default=Path("data/archive"), description="Raw submissions, kept by SHA-256.")
     reports_dir: Path = Field(default=Path("data/reports"), description="Clerk reports per submission.")
@@ -39,16 +49,59 @@ class Settings(BaseSettings):
     task_runner: Literal["thread", "dask"] = "thread"
     dask_address: str | None = None
 
+    # --- quality gate (warehouse/quality.py, tasks/check.py) ---------------------------
+    run_quality_checks: bool = Field(
+        default=True,
+        description="Run the Great Expectations gate after loading (GX is slow to import).",
+    )
+    data_docs_dir: Path = Field(
+        default=Path("data/quality"), description="Where the GX Data Docs site is written."
+    )
+    quality_severities: dict[str, Literal["error", "warning"]] = Field(
+        default_factory=dict,
+        description="Severity override per expectation name (or glob, e.g. 'mart_*'): "
+        "error fails the run, warning is only reported.",
+    )
+    # --- end quality gate ---------------------------------------------------------------
+
     def policy_for(self, dataset: str) -> Policy:
         return self.dataset_policies.get(dataset, self.default_policy)
 
     def sqlalchemy_url(self) -> str:
-        """The warehouse URL with the password filled in; never log the result."""
+        """The warehouse URL with the password filled in; never log the result.
+
+        The password comes from the URL, else `warehouse_password`
+        (COUNTYFLOW_WAREHOUSE_PASSWORD), else the Prefect Secret block named by
+        `warehouse_password_block` (COUNTYFLOW_WAREHOUSE_PASSWORD_BLOCK).
+        """
         url = make_url(self.warehouse_url.get_secret_value())
-        if url.password is None and self.warehouse_password is not None:
-            url = url.set(password=self.warehouse_password.get_secret_value())
+        password = self.resolved_password()
+        if url.password is None and password is not None:
+            url = url.set(password=password)
         return url.render_as_string(hide_password=False)
+
+    def resolved_password(self) -> str | None:
+        """The warehouse password from wherever it is configured (see `sqlalchemy_url`)."""
+        url = make_url(self.warehouse_url.get_secret_value())
+        if url.password is not None:
+            return str(url.password)
+        if self.warehouse_password is not None:
+            return self.warehouse_password.get_secret_value()
+        if self.warehouse_password_block:
+            return _secret_block_value(self.warehouse_password_block)
+        return None
 
     def safe_warehouse_url(self) -> str:
         """The warehouse URL with any password masked, for logs and the UI."""
         return make_url(self.warehouse_url.get_secret_value()).render_as_string(hide_password=True)
+
+
+@lru_cache(maxsize=8)
+def _secret_block_value(name: str) -> str:
+    """The value of Prefect Secret block `name` (one API call per process and name)."""
+    from prefect.blocks.system import Secret
+
+    value = Secret.load(name).get()
+    if not isinstance(value, str):
+        raise TypeError(f"Prefect Secret block {name!r} must hold a string password")
+    return value

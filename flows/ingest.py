@@ -6,17 +6,24 @@ Registries (childcare_sites) are loaded before the datasets checked against them
 
 from __future__ import annotations
 
-from prefect import flow, unmapped
+from pathlib import Path
+
+from prefect import Flow, flow, unmapped
+from prefect.task_runners import TaskRunner
 
 from countyflow.pipeline import SubmissionOutcome, batches_in_dependency_order
+from countyflow.run_report import RUN_REPORT_MARTS
 from countyflow.settings import Settings
+from tasks.check import check_warehouse
+from tasks.concurrency import one_run_per_warehouse
 from tasks.discover import discover_submissions
-from tasks.load import load_submission, prepare_warehouse, read_mart, select_pending_submissions
+from tasks.load import load_submission, prepare_warehouse, read_marts, select_pending_submissions
 from tasks.publish import publish_run_summary
-from tasks.stage import stage_submission
+from tasks.stage import fetch_submission_lookups, stage_submission
 
 
 @flow(name="countyflow-ingest", log_prints=False)
+@one_run_per_warehouse  # two runs never write one warehouse at once
 def ingest_landing_zone(settings: Settings | None = None) -> list[SubmissionOutcome]:
     """Process everything new in the landing zone into the warehouse."""
     settings = settings or Settings()
@@ -26,8 +33,43 @@ def ingest_landing_zone(settings: Settings | None = None) -> list[SubmissionOutc
 
     outcomes: list[SubmissionOutcome] = []
     for batch in batches_in_dependency_order(pending):
-        staged = stage_submission.map(batch, settings=unmapped(settings)).result()
+        lookups = fetch_submission_lookups(batch, settings)  # read here: workers never connect
+        staged = stage_submission.map(batch, lookups, settings=unmapped(settings)).result()
         outcomes += [load_submission(submission, settings) for submission in staged]
 
-    publish_run_summary(outcomes, read_mart("mart_city_kpi", settings))
+    check_warehouse(settings)  # quality gate: raises when an error-severity check fails
+    publish_run_summary(outcomes, read_marts(RUN_REPORT_MARTS, settings), settings)
     return outcomes
+
+
+# --- task runner: chosen at the edge (CLI, deployments), never in the flow body ----------------
+
+
+def build_task_runner(settings: Settings) -> TaskRunner:
+    """Threads in the flow's process (default), or Dask (`COUNTYFLOW_TASK_RUNNER=dask`): a
+    cluster at `COUNTYFLOW_DASK_ADDRESS`, else a local cluster of worker processes."""
+    if settings.task_runner == "dask":
+        from prefect_dask import DaskTaskRunner
+
+        return DaskTaskRunner(address=settings.dask_address) if settings.dask_address else DaskTaskRunner()
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    return ThreadPoolTaskRunner()
+
+
+def ingest_flow_for(settings: Settings) -> Flow:
+    """The main flow with the task runner the settings ask for."""
+    return ingest_landing_zone.with_options(task_runner=build_task_runner(settings))
+
+
+def for_workers(settings: Settings) -> Settings:
+    """The settings with absolute folders, so staging tasks in other processes (Dask
+    workers) read the same archive and write the same staging and report folders. On a
+    multi-machine cluster these folders must be shared storage."""
+    return settings.model_copy(update={
+        name: Path(getattr(settings, name)).resolve()
+        for name in ("archive_dir", "reports_dir", "staging_dir")
+    })
+
+
+# --- end task runner ------------------------------------------------------------------------

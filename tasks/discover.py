@@ -9,7 +9,7 @@ from countyflow.ingest.model import SubmissionRef
 from countyflow.settings import Settings
 
 
-@task(retries=2, retry_delay_seconds=5)
+@task(retries=2, retry_delay_seconds=5, timeout_seconds=1800)
 def discover_submissions(settings: Settings) -> list[SubmissionRef]:
     """List every file of the landing zone with its hash, archiving the raw bytes."""
     return list(

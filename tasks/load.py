@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from prefect import task
@@ -16,15 +17,28 @@ from tasks.resources import warehouse_engine
 _REPROCESS = frozenset({"waiting"})
 
 
-@task(retries=2, retry_delay_seconds=5)
+def _unless_warehouse_busy(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry, except after a WarehouseBusyError: that one has already waited its time."""
+    from warehouse.engine import WarehouseBusyError
+
+    try:
+        state.result()
+    except WarehouseBusyError:
+        return False
+    except Exception:
+        return True
+    return True
+
+
+@task(retries=2, retry_delay_seconds=5, timeout_seconds=600, retry_condition_fn=_unless_warehouse_busy)
 def prepare_warehouse(settings: Settings) -> None:
-    """Create or upgrade the warehouse schema (idempotent)."""
+    """Apply pending migrations, seed reference data, (re)create the marts (idempotent)."""
     from warehouse.schema import ensure_warehouse
 
     ensure_warehouse(warehouse_engine(settings))
 
 
-@task(retries=2, retry_delay_seconds=5)
+@task(retries=2, retry_delay_seconds=5, timeout_seconds=600)
 def select_pending_submissions(refs: list[SubmissionRef], settings: Settings) -> list[SubmissionRef]:
     """What this run must process: files not seen before, plus every held (`waiting`) one.
 
@@ -32,16 +46,18 @@ def select_pending_submissions(refs: list[SubmissionRef], settings: Settings) ->
     under two paths are one submission. Held submissions come back from the ledger even
     if their file has left the landing zone: the archive keeps their bytes.
     """
-    from warehouse.load import processed_status, submission_ref, waiting_submissions
+    from warehouse.ledger_queries import processed_statuses
+    from warehouse.load import submission_ref, waiting_submissions
 
     engine = warehouse_engine(settings)
+    statuses = processed_statuses(engine, (ref.submission_id for ref in refs))
     seen: set[str] = set()
     pending = []
     for ref in refs:
         if ref.submission_id in seen:
             continue
         seen.add(ref.submission_id)
-        status = processed_status(engine, ref.submission_id)
+        status = statuses.get(ref.submission_id)
         if status is None or status in _REPROCESS:
             pending.append(ref)
     pending += [
@@ -51,7 +67,7 @@ def select_pending_submissions(refs: list[SubmissionRef], settings: Settings) ->
     return pending
 
 
-@task(retries=2, retry_delay_seconds=2, task_run_name="load-{staged.ref.county_code}-{staged.ref.dataset}-{staged.ref.period}")
+@task(retries=2, retry_delay_seconds=2, timeout_seconds=900, task_run_name="load-{staged.ref.county_code}-{staged.ref.dataset}-{staged.ref.period}")
 def load_submission(staged: StagedSubmission, settings: Settings) -> SubmissionOutcome:
     """Record one submission in the ledger and, if accepted, load its facts (one transaction)."""
     from warehouse.load import record_submission
@@ -73,9 +89,18 @@ def load_submission(staged: StagedSubmission, settings: Settings) -> SubmissionO
     return outcome
 
 
-@task
+@task(retries=2, retry_delay_seconds=5, timeout_seconds=300)
 def read_mart(name: str, settings: Settings) -> pl.DataFrame:
     """One BI mart as a frame (for artifacts and the CLI)."""
     from warehouse.marts import read_mart as _read_mart
 
     return _read_mart(warehouse_engine(settings), name)
+
+
+@task(retries=2, retry_delay_seconds=5, timeout_seconds=300)
+def read_marts(names: tuple[str, ...], settings: Settings) -> dict[str, pl.DataFrame]:
+    """Several BI marts at once (one task run), e.g. what a run report is built from."""
+    from warehouse.marts import read_mart as _read_mart
+
+    engine = warehouse_engine(settings)
+    return {name: _read_mart(engine, name) for name in names}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+import polars as pl
 from prefect import task
 
 from countyflow.ingest.model import SubmissionRef
@@ -9,6 +12,8 @@ from countyflow.pipeline import StagedSubmission, report_stem, stage_bytes, stag
 from countyflow.settings import Settings
 from schemas import CONTRACTS
 from tasks.resources import warehouse_engine
+
+Lookups = Mapping[str, pl.DataFrame | None]
 
 
 def _read_archived(ref: SubmissionRef) -> bytes | None:
@@ -33,17 +38,29 @@ def _report_header(ref: SubmissionRef) -> dict[str, object]:
     }
 
 
-@task(task_run_name="stage-{ref.county_code}-{ref.dataset}-{ref.period}")
-def stage_submission(ref: SubmissionRef, settings: Settings) -> StagedSubmission:
-    """Validate one submission against its contract and the warehouse's current registry."""
-    from countyflow.ingest.report import write_report
+@task(retries=2, retry_delay_seconds=5)
+def fetch_submission_lookups(refs: list[SubmissionRef], settings: Settings) -> list[dict[str, pl.DataFrame | None]]:
+    """The warehouse context (registry, history) each submission is validated against.
+
+    Read where the flow runs, one small query set per submission, and handed to the
+    staging tasks, so staging never connects to the warehouse: Dask workers need neither
+    credentials nor access to an embedded DuckDB file another process holds open.
+    """
     from warehouse.lookups import fetch_lookups
 
-    lookups = {}
-    if ref.path_error is None and ref.dataset in CONTRACTS:
-        lookups = fetch_lookups(
-            warehouse_engine(settings), CONTRACTS[ref.dataset], county_code=ref.county_code, period=ref.period
-        )
+    engine = warehouse_engine(settings)
+    return [
+        fetch_lookups(engine, CONTRACTS[ref.dataset], county_code=ref.county_code, period=ref.period)
+        if ref.path_error is None and ref.dataset in CONTRACTS else {}
+        for ref in refs
+    ]
+
+
+@task(task_run_name="stage-{ref.county_code}-{ref.dataset}-{ref.period}")
+def stage_submission(ref: SubmissionRef, lookups: Lookups, settings: Settings) -> StagedSubmission:
+    """Validate one submission against its contract and the warehouse context in `lookups`."""
+    from countyflow.ingest.report import write_report
+
     result, facts = stage_bytes(ref, _read_archived(ref), lookups=lookups, settings=settings)
 
     facts_path, issues_path = staging_paths(settings.staging_dir, ref.submission_id)

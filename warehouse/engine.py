@@ -2,21 +2,52 @@
 
 Nothing connects here (SQLAlchemy connects lazily). The URL may carry a password: it is
 never logged, and `hide_parameters=True` keeps bound values out of error messages.
+
+Per backend:
+- PostgreSQL, always through psycopg 3. The URL gets the warehouse search path
+  (`options=-c search_path=public,dw,marts,audit`, unless it sets one) so that bare table
+  and mart names resolve on every connection made from it, including those other tools
+  open from `engine.url` (the quality gate's). countyflow's own SQL is qualified.
+- DuckDB: the engine folds the warehouse schemas into `main` (`warehouse.layout`), and
+  waits for the database file when another process holds it: DuckDB lets one process
+  open a file for writing, so a second `countyflow run` retries with backoff for up to
+  `lock_timeout` seconds, then fails with `WarehouseBusyError`.
 """
 
 from __future__ import annotations
 
+import logging
+import re
+import time
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
 
+from warehouse.layout import SEARCH_PATH, schema_translate_map
+
+log = logging.getLogger(__name__)
+
 _POSTGRES_DRIVER = "postgresql+psycopg"
+DEFAULT_LOCK_TIMEOUT = 30 * 60.0
+"""Seconds a process waits for a DuckDB file another process holds (as long as a run
+waits for the warehouse's Prefect concurrency slot)."""
+
+_LOCK_CONFLICT = re.compile(
+    r"Could not set lock on file .*?Conflicting lock is held in (?P<holder>.*?\(PID \d+\))",
+    re.DOTALL,
+)
+
+
+class WarehouseBusyError(RuntimeError):
+    """Another process held the (DuckDB) warehouse for longer than the lock timeout."""
 
 
 def normalise_url(url: str | URL) -> URL:
-    """The URL countyflow connects with: PostgreSQL always through psycopg 3."""
+    """The URL countyflow connects with: PostgreSQL always through psycopg 3, with the
+    warehouse search path."""
     parsed = make_url(url)
     backend, _, driver = parsed.drivername.partition("+")
     if backend in ("postgresql", "postgres"):
@@ -25,24 +56,85 @@ def normalise_url(url: str | URL) -> URL:
                 f"PostgreSQL warehouses need the psycopg (3) driver, not {driver!r}: "
                 f"use postgresql:// or postgresql+psycopg://"
             )
-        return parsed.set(drivername=_POSTGRES_DRIVER)
+        return _with_search_path(parsed.set(drivername=_POSTGRES_DRIVER))
     if backend == "duckdb":
         return parsed
     raise ValueError(f"unsupported warehouse backend {backend!r}: use duckdb:// or postgresql://")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def _with_search_path(url: URL) -> URL:
+    options = url.query.get("options", "")
+    if isinstance(options, tuple):  # given twice: libpq would take the last one
+        options = options[-1]
+    if "search_path" in options:
+        return url
+    option = "-csearch_path=" + ",".join(SEARCH_PATH)
+    return url.update_query_dict({"options": f"{options} {option}".strip()})
+
+
+def make_engine(url: str, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, **kwargs: Any) -> Engine:
     """An Engine for a DuckDB file (its folder is created) or PostgreSQL (psycopg 3)."""
     parsed = normalise_url(url)
+    backend = parsed.get_backend_name()
     options: dict[str, Any] = {"hide_parameters": True}
-    if parsed.get_backend_name() == "duckdb":
+    translate = schema_translate_map(backend)
+    if translate:
+        options["execution_options"] = {"schema_translate_map": translate}
+    if backend == "duckdb":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith(":memory:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     else:
         options["pool_pre_ping"] = True
     options.update(kwargs)
-    return sa.create_engine(parsed, **options)
+    engine = sa.create_engine(parsed, **options)
+    if backend == "duckdb":
+        _wait_for_file_lock(engine, lock_timeout)
+    return engine
+
+
+def _wait_for_file_lock(engine: Engine, timeout: float) -> None:
+    """Retry a DuckDB connect refused because another process holds the file."""
+
+    @event.listens_for(engine, "do_connect")
+    def connect(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
+        deadline = time.monotonic() + timeout
+        delay, announced = 0.05, False
+        while True:
+            try:
+                # a copy each time: duckdb-engine pops its own options out of the mapping
+                return dialect.connect(*cargs, **dict(cparams))
+            except dialect.loaded_dbapi.Error as exc:
+                holder = lock_holder(exc)
+                if holder is None:
+                    raise
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise WarehouseBusyError(
+                        f"the warehouse file {engine.url.database} is still in use by another "
+                        f"process ({holder}) after waiting {timeout:.0f} s: DuckDB lets one "
+                        "process write a file at a time. Try again when that run has finished, "
+                        "or raise COUNTYFLOW_WAREHOUSE_LOCK_TIMEOUT."
+                    ) from None
+                if not announced:
+                    log.warning("warehouse file %s is in use by %s; waiting up to %.0f s",
+                                engine.url.database, holder, timeout)
+                    announced = True
+                time.sleep(min(delay, remaining))
+                delay = min(delay * 2, 2.0)
+
+
+def lock_holder(exc: BaseException) -> str | None:
+    """Who holds the DuckDB file, when `exc` is DuckDB's "file is locked" error."""
+    match = _LOCK_CONFLICT.search(str(exc))
+    return match.group("holder") if match else None
+
+
+def wait_for_warehouse(engine: Engine) -> None:
+    """Open (and pool) one connection now. On DuckDB this is where a process waits for a
+    file another process holds, and keeps it for the rest of its run."""
+    with engine.connect():
+        pass
 
 
 def safe_url(engine_or_url: Engine | str | URL) -> str:

@@ -38,12 +38,14 @@ from warehouse.dimensions import (
     key_map,
     upsert_versions,
 )
-from warehouse.locking import lock_name, write_lock
+from warehouse.locking import lock_dimensions, lock_name, write_lock
 from warehouse.models import (
     ACCEPTED_STATUSES,
     AuditIssue,
     AuditSubmission,
+    DimDate,
     DimDepartment,
+    DimPeriod,
     FactChildcareDaily,
     FactChildcareSiteSeason,
     FactChildcareVolunteers,
@@ -85,6 +87,15 @@ FACT_LOADS: Mapping[str, FactLoad] = {
 }
 
 
+def _dimensions_written(spec: FactLoad) -> list[sa.Table]:
+    """The dimension tables loading `spec`'s facts may insert into or update."""
+    tables = [dim.table for dim in (*spec.versioned, *spec.referenced)]
+    tables += [DimPeriod.__table__, DimDate.__table__]  # seed_periods, for an unseen period
+    if spec.departments:
+        tables.append(_departments)
+    return tables
+
+
 @dataclass(frozen=True)
 class _Decision:
     status: str
@@ -114,6 +125,8 @@ def record_submission(
 
     with write_lock(engine), engine.begin() as conn:
         lock_name(conn, f"partition:{ref.county_code}/{ref.dataset}/{ref.period}")
+        if frame is not None:
+            lock_dimensions(conn, _dimensions_written(FACT_LOADS[ref.dataset]))
         existing = conn.execute(
             sa.select(_ledger.c.status).where(_ledger.c.submission_id == ref.submission_id)
         ).first()

@@ -1,17 +1,22 @@
 """Serialising writers that would otherwise race.
 
-Two submissions of one partition recorded concurrently (Prefect runs tasks in threads)
-could both see "no current accepted submission" and both load facts. PostgreSQL: a
-transaction-scoped advisory lock per partition, taken before the ledger is read.
-DuckDB: one process owns the file, and its optimistic concurrency would fail one of two
-conflicting writers rather than wait, so writes are serialised by a process-wide lock.
+Two submissions of one partition recorded concurrently (Prefect runs tasks in threads;
+two `countyflow run` processes on one PostgreSQL warehouse) could both see "no current
+accepted submission" and both load facts; two submissions of different partitions that
+report the same school, site or facility could both open a "current" SCD2 version of it.
+PostgreSQL: transaction-scoped advisory locks, taken before anything is read: one per
+partition, then one per dimension the transaction writes, always in the same order (by
+name), so two transactions never wait for each other in a cycle.
+DuckDB: one process owns the file (`warehouse.engine` makes a second process wait for
+it), and its optimistic concurrency would fail one of two conflicting writers rather than
+wait, so writes are serialised by a process-wide lock.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import sqlalchemy as sa
@@ -39,3 +44,10 @@ def lock_name(conn: Connection, name: str) -> None:
     """PostgreSQL: block until this transaction holds the advisory lock `name`."""
     if conn.dialect.name == "postgresql":
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_lock_id(f"countyflow:{name}"))))
+
+
+def lock_dimensions(conn: Connection, tables: Iterable[sa.Table]) -> None:
+    """PostgreSQL: lock every dimension (or reference) table this transaction writes,
+    in name order. Readers are never blocked: these locks only exclude other writers."""
+    for name in sorted({table.name for table in tables}):
+        lock_name(conn, f"dimension:{name}")

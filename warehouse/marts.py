@@ -8,6 +8,19 @@ Ratios are NULL when the denominator is 0 or missing. Facts only ever hold the r
 the current accepted submission of each partition, so the marts need no filtering.
 
 Each view carries its documentation as `COMMENT ON VIEW`, which BI tools display.
+
+Where they live: schema `marts` on PostgreSQL, reading `dw` and `audit` by qualified
+names; DuckDB's single schema (`warehouse.layout`). The views are replaced in place
+(`CREATE OR REPLACE VIEW`), which keeps their grants, owner and dependants; only when a
+definition changes its columns does PostgreSQL need DROP + CREATE, and then the view's
+owner and grants are restored, because `warehouse.access` relies on them: a mart owned by
+a role that bypasses row-level security would show every county to everyone.
+
+On PostgreSQL the marts are ordinary (definer-rights) views, not `security_invoker`
+ones: `bi_reader` may read the marts but not the tables under them, which only a view
+that reads with its owner's rights allows. They still respect row-level security,
+because the tables force it on their owner and the policies test the reading session's
+role (`current_user`), see `warehouse.access`.
 """
 
 from __future__ import annotations
@@ -16,21 +29,41 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+
+from warehouse.layout import MARTS_SCHEMA, folds_schemas, qualify, unqualify
 
 _I, _F, _S = pl.Int64(), pl.Float64(), pl.Utf8()
 
 
 @dataclass(frozen=True)
 class Mart:
-    """One mart: its view name, grain, documentation, SQL and public columns."""
+    """One mart: its view name, grain, documentation, query and public columns.
+
+    `query` names tables with their schema (`dw.fact_…`, `audit.audit_submission`), as on
+    PostgreSQL; `sql_for(dialect)` is what the view is created from on a backend, and
+    `sql` the query with bare names (valid wherever the warehouse schemas are on the
+    search path: always on DuckDB, on countyflow's PostgreSQL connections).
+    """
 
     name: str
     grain: str
     doc: str
-    sql: str
+    query: str
     columns: Mapping[str, pl.DataType]
     order_by: tuple[str, ...]
+
+    def sql_for(self, dialect_name: str) -> str:
+        return unqualify(self.query) if folds_schemas(dialect_name) else self.query
+
+    @property
+    def sql(self) -> str:
+        return unqualify(self.query)
+
+    def view_for(self, dialect_name: str) -> str:
+        """The view's name on a backend (`marts.mart_…` on PostgreSQL)."""
+        return qualify(dialect_name, MARTS_SCHEMA, self.name)
 
 
 # ------------------------------------------------------------------ childcare × county
@@ -43,15 +76,15 @@ WITH sites AS (
            CAST(SUM(left_behind_children) AS BIGINT) AS left_behind_children,
            CAST(SUM(relocated_children) AS BIGINT) AS relocated_children,
            CAST(SUM(service_days) AS BIGINT) AS service_days
-    FROM fact_childcare_site_season
+    FROM dw.fact_childcare_site_season
     GROUP BY county_code, period
 ), volunteers AS (
     SELECT f.county_code, f.period,
            CAST(SUM(f.volunteers) AS BIGINT) AS volunteers_total,
            CAST(SUM(CASE WHEN s.is_university THEN f.volunteers ELSE 0 END) AS BIGINT)
                AS volunteers_university
-    FROM fact_childcare_volunteers f
-    JOIN dim_volunteer_source s ON s.source = f.source
+    FROM dw.fact_childcare_volunteers f
+    JOIN dw.dim_volunteer_source s ON s.source = f.source
     GROUP BY f.county_code, f.period
 ), county_season AS (
     SELECT county_code, period FROM sites
@@ -79,8 +112,8 @@ SELECT k.county_code,
             THEN CAST(s.children_enrolled - prev.children_enrolled AS DOUBLE PRECISION) * 100
                  / prev.children_enrolled END AS children_yoy_pct
 FROM county_season k
-JOIN dim_period p ON p.period = k.period
-LEFT JOIN dim_county c ON c.county_code = k.county_code
+JOIN dw.dim_period p ON p.period = k.period
+LEFT JOIN dw.dim_county c ON c.county_code = k.county_code
 LEFT JOIN sites s ON s.county_code = k.county_code AND s.period = k.period
 LEFT JOIN volunteers v ON v.county_code = k.county_code AND v.period = k.period
 LEFT JOIN sites prev ON prev.county_code = k.county_code AND prev.period = p.prev_year_period
@@ -93,17 +126,17 @@ WITH attendance AS (
     SELECT f.county_code, f.period, s.site_code,
            COUNT(*) AS days_reported,
            CAST(SUM(f.children_present) AS BIGINT) AS child_days_present
-    FROM fact_childcare_daily f
-    JOIN dim_childcare_site s ON s.site_key = f.site_key
+    FROM dw.fact_childcare_daily f
+    JOIN dw.dim_childcare_site s ON s.site_key = f.site_key
     GROUP BY f.county_code, f.period, s.site_code
 ), volunteers AS (
     SELECT f.county_code, f.period, s.site_code,
            CAST(SUM(f.volunteers) AS BIGINT) AS volunteers_total,
            CAST(SUM(CASE WHEN v.is_university THEN f.volunteers ELSE 0 END) AS BIGINT)
                AS volunteers_university
-    FROM fact_childcare_volunteers f
-    JOIN dim_childcare_site s ON s.site_key = f.site_key
-    JOIN dim_volunteer_source v ON v.source = f.source
+    FROM dw.fact_childcare_volunteers f
+    JOIN dw.dim_childcare_site s ON s.site_key = f.site_key
+    JOIN dw.dim_volunteer_source v ON v.source = f.source
     GROUP BY f.county_code, f.period, s.site_code
 )
 SELECT f.county_code,
@@ -132,9 +165,9 @@ SELECT f.county_code,
             THEN CAST(a.child_days_present AS DOUBLE PRECISION)
                  / (a.days_reported * f.children_enrolled)
        END AS attendance_rate
-FROM fact_childcare_site_season f
-JOIN dim_childcare_site s ON s.site_key = f.site_key
-LEFT JOIN dim_county c ON c.county_code = f.county_code
+FROM dw.fact_childcare_site_season f
+JOIN dw.dim_childcare_site s ON s.site_key = f.site_key
+LEFT JOIN dw.dim_county c ON c.county_code = f.county_code
 LEFT JOIN attendance a
        ON a.county_code = f.county_code AND a.period = f.period AND a.site_code = s.site_code
 LEFT JOIN volunteers v
@@ -150,8 +183,8 @@ WITH county_year AS (
            CAST(SUM(f.enrolled) AS BIGINT) AS enrolled,
            CAST(SUM(f.new_intake) AS BIGINT) AS new_intake,
            CAST(SUM(f.dropouts) AS BIGINT) AS dropouts
-    FROM fact_vocational_enrollment f
-    JOIN dim_school s ON s.school_key = f.school_key
+    FROM dw.fact_vocational_enrollment f
+    JOIN dw.dim_school s ON s.school_key = f.school_key
     GROUP BY f.county_code, f.period
 )
 SELECT a.county_code,
@@ -169,8 +202,8 @@ SELECT a.county_code,
             THEN CAST(a.new_intake - prev.new_intake AS DOUBLE PRECISION) * 100
                  / prev.new_intake END AS new_intake_yoy_pct
 FROM county_year a
-JOIN dim_period p ON p.period = a.period
-LEFT JOIN dim_county c ON c.county_code = a.county_code
+JOIN dw.dim_period p ON p.period = a.period
+LEFT JOIN dw.dim_county c ON c.county_code = a.county_code
 LEFT JOIN county_year prev
        ON prev.county_code = a.county_code AND prev.period = p.prev_year_period
 """
@@ -203,10 +236,10 @@ SELECT d.facility_code,
        p.start_date AS month_start,
        COUNT(*) AS departments,
        {_HEALTH_SUMS}
-FROM fact_health_monthly f
-JOIN dim_health_facility d ON d.facility_key = f.facility_key
-JOIN dim_period p ON p.period = f.period
-LEFT JOIN dim_county c ON c.county_code = f.county_code
+FROM dw.fact_health_monthly f
+JOIN dw.dim_health_facility d ON d.facility_key = f.facility_key
+JOIN dw.dim_period p ON p.period = f.period
+LEFT JOIN dw.dim_county c ON c.county_code = f.county_code
 GROUP BY d.facility_code, d.facility_name, f.county_code, c.county_name, f.period, p.start_date
 """
 
@@ -283,15 +316,15 @@ WITH cc_sites AS (
            CAST(SUM(left_behind_children) AS BIGINT) AS left_behind_children,
            CAST(SUM(relocated_children) AS BIGINT) AS relocated_children,
            CAST(SUM(service_days) AS BIGINT) AS service_days
-    FROM fact_childcare_site_season
+    FROM dw.fact_childcare_site_season
     GROUP BY period
 ), cc_volunteers AS (
     SELECT f.period,
            CAST(SUM(f.volunteers) AS BIGINT) AS volunteers_total,
            CAST(SUM(CASE WHEN s.is_university THEN f.volunteers ELSE 0 END) AS BIGINT)
                AS volunteers_university
-    FROM fact_childcare_volunteers f
-    JOIN dim_volunteer_source s ON s.source = f.source
+    FROM dw.fact_childcare_volunteers f
+    JOIN dw.dim_volunteer_source s ON s.source = f.source
     GROUP BY f.period
 ), cc_seasons AS (
     SELECT period FROM cc_sites UNION SELECT period FROM cc_volunteers
@@ -301,7 +334,7 @@ WITH cc_sites AS (
            v.volunteers_total, v.volunteers_university,
            prev.children_enrolled AS children_prev
     FROM cc_seasons k
-    JOIN dim_period p ON p.period = k.period
+    JOIN dw.dim_period p ON p.period = k.period
     LEFT JOIN cc_sites s ON s.period = k.period
     LEFT JOIN cc_volunteers v ON v.period = k.period
     LEFT JOIN cc_sites prev ON prev.period = p.prev_year_period
@@ -311,14 +344,14 @@ WITH cc_sites AS (
            CAST(SUM(f.enrolled) AS BIGINT) AS enrolled,
            CAST(SUM(f.new_intake) AS BIGINT) AS new_intake,
            CAST(SUM(f.dropouts) AS BIGINT) AS dropouts
-    FROM fact_vocational_enrollment f
-    JOIN dim_school s ON s.school_key = f.school_key
+    FROM dw.fact_vocational_enrollment f
+    JOIN dw.dim_school s ON s.school_key = f.school_key
     GROUP BY f.period
 ), vocational AS (
     SELECT y.period, y.schools, y.enrolled, y.new_intake, y.dropouts,
            prev.new_intake AS new_intake_prev
     FROM voc_year y
-    JOIN dim_period p ON p.period = y.period
+    JOIN dw.dim_period p ON p.period = y.period
     LEFT JOIN voc_year prev ON prev.period = p.prev_year_period
 ), health_month AS (
     SELECT f.period,
@@ -329,9 +362,9 @@ WITH cc_sites AS (
                AS departments_internal,
            COUNT(DISTINCT CASE WHEN d.department_group = 'surgical' THEN d.department END)
                AS departments_surgical
-    FROM fact_health_monthly f
-    JOIN dim_health_facility h ON h.facility_key = f.facility_key
-    JOIN dim_department d ON d.department_key = f.department_key
+    FROM dw.fact_health_monthly f
+    JOIN dw.dim_health_facility h ON h.facility_key = f.facility_key
+    JOIN dw.dim_department d ON d.department_key = f.department_key
     GROUP BY f.period
 ), health AS (
     SELECT health_month.*,
@@ -354,21 +387,21 @@ WITH ranked AS (
                PARTITION BY a.county_code, a.dataset, a.period
                ORDER BY a.modified_at DESC, a.file_name DESC, a.submission_id DESC
            ) AS recency
-    FROM audit_submission a
+    FROM audit.audit_submission a
 ), received AS (
     SELECT county_code, dataset, period,
            COUNT(*) AS submissions_received,
            MIN(CASE WHEN status <> 'rejected' THEN modified_at END) AS first_delivered_at
-    FROM audit_submission
+    FROM audit.audit_submission
     GROUP BY county_code, dataset, period
 ), current_accepted AS (
     SELECT county_code, dataset, period, submission_id, rows_loaded
-    FROM audit_submission
+    FROM audit.audit_submission
     WHERE status IN ('accepted', 'accepted_with_warnings')
 ), partitions AS (
-    SELECT county_code, dataset, period FROM ref_calendar
+    SELECT county_code, dataset, period FROM dw.ref_calendar
     UNION
-    SELECT county_code, dataset, period FROM audit_submission
+    SELECT county_code, dataset, period FROM audit.audit_submission
 )
 SELECT k.county_code,
        c.county_name,
@@ -390,7 +423,7 @@ SELECT k.county_code,
        cal.due_date IS NOT NULL AS expected,
        ca.rows_loaded AS current_rows_loaded
 FROM partitions k
-LEFT JOIN dim_county c ON c.county_code = k.county_code
+LEFT JOIN dw.dim_county c ON c.county_code = k.county_code
 LEFT JOIN ranked l
        ON l.county_code = k.county_code AND l.dataset = k.dataset AND l.period = k.period
       AND l.recency = 1
@@ -398,7 +431,7 @@ LEFT JOIN received r
        ON r.county_code = k.county_code AND r.dataset = k.dataset AND r.period = k.period
 LEFT JOIN current_accepted ca
        ON ca.county_code = k.county_code AND ca.dataset = k.dataset AND ca.period = k.period
-LEFT JOIN ref_calendar cal
+LEFT JOIN dw.ref_calendar cal
        ON cal.county_code = k.county_code AND cal.dataset = k.dataset AND cal.period = k.period
 """
 
@@ -424,7 +457,7 @@ MARTS: Mapping[str, Mart] = {
                 "season_start (the season's first day) orders seasons in time; the label "
                 "does not."
             ),
-            sql=_CHILDCARE_COUNTY_SEASON,
+            query=_CHILDCARE_COUNTY_SEASON,
             columns={
                 "county_code": _S, "county_name": _S, "season": _S, "season_kind": _S,
                 "year": _I, "season_start": pl.Date(), "sites": _I, "children_enrolled": _I,
@@ -447,7 +480,7 @@ MARTS: Mapping[str, Mart] = {
                 "per reported day; attendance_rate = that / children_enrolled as a fraction; "
                 "both NULL without attendance data or when the denominator is 0."
             ),
-            sql=_CHILDCARE_SITE_SEASON,
+            query=_CHILDCARE_SITE_SEASON,
             columns={
                 "county_code": _S, "county_name": _S, "season": _S, "site_code": _S,
                 "site_name": _S, "township": _S, "host_type": _S, "start_date": pl.Date(),
@@ -469,7 +502,7 @@ MARTS: Mapping[str, Mart] = {
                 "new_intake_yoy_change against the previous school year, "
                 "new_intake_yoy_pct a percentage (NULL when the previous year is missing or 0)."
             ),
-            sql=_VOCATIONAL_COUNTY_YEAR,
+            query=_VOCATIONAL_COUNTY_YEAR,
             columns={
                 "county_code": _S, "county_name": _S, "school_year": _I, "schools": _I,
                 "enrolled": _I, "new_intake": _I, "dropouts": _I, "dropout_rate": _F,
@@ -487,7 +520,7 @@ MARTS: Mapping[str, Mart] = {
                 "(SCD2). month = YYYY-MM, month_start its first day; departments = number "
                 "of departments reported."
             ),
-            sql=_HEALTH_FACILITY_MONTH,
+            query=_HEALTH_FACILITY_MONTH,
             columns={
                 "facility_code": _S, "facility_name": _S, "county_code": _S,
                 "county_name": _S, "month": _S, "month_start": pl.Date(), "departments": _I,
@@ -512,7 +545,7 @@ MARTS: Mapping[str, Mart] = {
                 "departments_internal / _surgical count departments reported that month by "
                 "group (reference/departments.csv)."
             ),
-            sql=_CITY_KPI,
+            query=_CITY_KPI,
             columns={"domain": _S, "metric": _S, "period": _S, "value": _F},
             order_by=("domain", "metric", "period"),
         ),
@@ -530,7 +563,7 @@ MARTS: Mapping[str, Mart] = {
                 "when nothing usable arrived and the due date has passed; NULL when not "
                 "expected or not yet due."
             ),
-            sql=_SUBMISSION_STATUS,
+            query=_SUBMISSION_STATUS,
             columns={
                 "county_code": _S, "county_name": _S, "dataset": _S, "period": _S,
                 "status": _S, "current_submission_id": _S, "received_at": pl.Datetime("us"),
@@ -545,17 +578,47 @@ MARTS: Mapping[str, Mart] = {
 
 
 def create_marts(conn: Connection) -> None:
-    """(Re)create every mart view with its comment, in the caller's transaction.
-
-    Views are derived objects owned by the pipeline: dropping and recreating them lets a
-    definition change its columns (CREATE OR REPLACE cannot on PostgreSQL).
-    """
-    for mart in reversed(list(MARTS.values())):
-        _ddl(conn, f"DROP VIEW IF EXISTS {mart.name}")
+    """Create or replace every mart view with its comment, in the caller's transaction."""
+    dialect = conn.dialect.name
     for mart in MARTS.values():
-        _ddl(conn, f"CREATE VIEW {mart.name} AS {mart.sql}")
+        view, sql = mart.view_for(dialect), mart.sql_for(dialect)
+        if dialect == "postgresql":
+            _replace_view_keeping_access(conn, view, sql)
+        else:
+            _ddl(conn, f"CREATE OR REPLACE VIEW {view} AS {sql}")
         comment = mart.doc.replace("'", "''")
-        _ddl(conn, f"COMMENT ON VIEW {mart.name} IS '{comment}'")
+        _ddl(conn, f"COMMENT ON VIEW {view} IS '{comment}'")
+
+
+def _replace_view_keeping_access(conn: Connection, view: str, sql: str) -> None:
+    """PostgreSQL: replace in place; when the columns changed (PostgreSQL then refuses),
+    drop and create, and give the new view the old one's owner and grants."""
+    try:
+        with conn.begin_nested():
+            _ddl(conn, f"CREATE OR REPLACE VIEW {view} AS {sql}")
+        return
+    except sa.exc.DBAPIError:
+        pass  # e.g. "cannot drop columns from view", "cannot change data type of view column"
+    owner = conn.execute(
+        sa.text("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = to_regclass(:v)"),
+        {"v": view},
+    ).scalar_one_or_none()
+    grants = conn.execute(
+        sa.text(
+            "SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' "
+            "ELSE quote_ident(pg_get_userbyid(a.grantee)) END, a.privilege_type "
+            "FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = to_regclass(:v)"
+        ),
+        {"v": view},
+    ).all()
+    _ddl(conn, f"DROP VIEW IF EXISTS {view}")
+    _ddl(conn, f"CREATE VIEW {view} AS {sql}")
+    current = conn.execute(sa.text("SELECT current_user")).scalar_one()
+    if owner is not None and owner != current:
+        owner_name = conn.dialect.identifier_preparer.quote(owner)
+        _ddl(conn, f"ALTER VIEW {view} OWNER TO {owner_name}")
+    for grantee, privilege in grants:
+        _ddl(conn, f"GRANT {privilege} ON {view} TO {grantee}")
 
 
 def _ddl(conn: Connection, statement: str) -> None:
@@ -573,7 +636,7 @@ def read_mart(engine: Engine | Connection, name: str) -> pl.DataFrame:
     except KeyError:
         raise ValueError(f"unknown mart {name!r}; known: {', '.join(MARTS)}") from None
     columns = ", ".join(mart.columns)
-    statement = f"SELECT {columns} FROM {mart.name}"
+    statement = f"SELECT {columns} FROM {mart.view_for(engine.dialect.name)}"
     if isinstance(engine, Connection):
         rows = engine.exec_driver_sql(statement).all()
     else:

@@ -1,9 +1,13 @@
 """The star schema: conformed dimensions, facts at the SPEC §4 grains, and the audit ledger.
 
-One model per table, SQLAlchemy 2.0 typed declarative. The same DDL runs on DuckDB and
-PostgreSQL; everything is in the default schema (a later change adds PostgreSQL schemas,
-Alembic and row-level security: the constraint naming convention below keeps Alembic
-autogenerate stable, and `schema_translate_map` can move tables without touching them).
+One model per table, SQLAlchemy 2.0 typed declarative, and the source of truth of the
+schema: Alembic migrations (`warehouse/migrations`) are checked against it. Each model
+names its schema (`warehouse.layout`): `dw` for dimensions, facts and reference data,
+`audit` for the ledger; DuckDB folds them into `main` through the engine's
+`schema_translate_map`. Tables are registered in the metadata as `schema.name`, and can
+still be looked up by their bare name (`Base.metadata.tables["dim_date"]`): table names
+are unique across schemas. The constraint naming convention keeps Alembic autogenerate
+stable.
 
 Surrogate keys. DuckDB has no SERIAL/IDENTITY, so:
 - dimensions whose members arrive with the data and are versioned (school, childcare
@@ -31,6 +35,9 @@ import datetime as dt
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.util import FacadeDict
+
+from warehouse.layout import AUDIT, DW
 
 SCD2_OPEN_END = dt.date(9999, 12, 31)
 
@@ -46,12 +53,31 @@ SUBMISSION_STATUSES = ("accepted", "accepted_with_warnings", "rejected", "waitin
 ACCEPTED_STATUSES = ("accepted", "accepted_with_warnings")
 
 
+class _TablesByName(FacadeDict[str, sa.Table]):
+    """`MetaData.tables`, where a bare table name also finds its (unique) table."""
+
+    def __missing__(self, key: str) -> sa.Table:
+        if "." not in key:
+            found = [table for table in self.values() if table.name == key]
+            if len(found) == 1:
+                return found[0]
+        raise KeyError(key)
+
+
+class WarehouseMetaData(sa.MetaData):
+    """MetaData whose `tables` also answer to bare names (see the module docstring)."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.tables = _TablesByName()
+
+
 class Base(DeclarativeBase):
-    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    metadata = WarehouseMetaData(naming_convention=NAMING_CONVENTION)
 
 
 def _key_sequence(name: str) -> tuple[sa.Sequence, sa.FetchedValue]:
-    sequence = sa.Sequence(name, metadata=Base.metadata)
+    sequence = sa.Sequence(name, metadata=Base.metadata, schema=DW)
     return sequence, sa.DefaultClause(sequence.next_value())
 
 
@@ -66,13 +92,13 @@ def _count(nullable: bool = False) -> Mapped[int]:
 
 def _submission_fk() -> Mapped[str]:
     return mapped_column(
-        sa.String(64), sa.ForeignKey("audit_submission.submission_id"), primary_key=True
+        sa.String(64), sa.ForeignKey(f"{AUDIT}.audit_submission.submission_id"), primary_key=True
     )
 
 
 def _county_fk(primary_key: bool = False) -> Mapped[str]:
     return mapped_column(
-        sa.String, sa.ForeignKey("dim_county.county_code"), nullable=False,
+        sa.String, sa.ForeignKey(f"{DW}.dim_county.county_code"), nullable=False,
         primary_key=primary_key,
     )
 
@@ -86,7 +112,7 @@ def _county_attribute() -> Mapped[str]:
 
 def _period_fk(primary_key: bool = False) -> Mapped[str]:
     return mapped_column(
-        sa.String, sa.ForeignKey("dim_period.period"), nullable=False, primary_key=primary_key
+        sa.String, sa.ForeignKey(f"{DW}.dim_period.period"), nullable=False, primary_key=primary_key
     )
 
 
@@ -98,6 +124,7 @@ class DimDate(Base):
     when a submission's period falls outside)."""
 
     __tablename__ = "dim_date"
+    __table_args__ = ({"schema": DW},)
 
     date_key: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
     date: Mapped[dt.date] = mapped_column(sa.Date, unique=True, nullable=False)
@@ -116,6 +143,7 @@ class DimCounty(Base):
     """Reporting unit (SPEC §2). Grain: one county-level unit, keyed by its division code."""
 
     __tablename__ = "dim_county"
+    __table_args__ = ({"schema": DW},)
 
     county_code: Mapped[str] = mapped_column(sa.String, primary_key=True)
     county_name: Mapped[str] = mapped_column(sa.String, nullable=False)  # 昭阳区
@@ -129,6 +157,7 @@ class DimPeriod(Base):
     """Reporting period (school year, summer/winter break, month). Grain: one period label."""
 
     __tablename__ = "dim_period"
+    __table_args__ = ({"schema": DW},)
 
     period: Mapped[str] = mapped_column(sa.String, primary_key=True)
     kind: Mapped[str] = mapped_column(sa.String, nullable=False)
@@ -143,7 +172,7 @@ class DimSchool(Base):
     valid_from); a change of name or county opens a new version."""
 
     __tablename__ = "dim_school"
-    __table_args__ = (sa.UniqueConstraint("school_code", "valid_from"),)
+    __table_args__ = (sa.UniqueConstraint("school_code", "valid_from"), {"schema": DW})
 
     school_key: Mapped[int] = _surrogate_key("dim_school_key_seq")
     school_code: Mapped[str] = mapped_column(sa.String, nullable=False)
@@ -162,7 +191,7 @@ class DimChildcareSite(Base):
     before its registry row was seen; the registry later fills it in."""
 
     __tablename__ = "dim_childcare_site"
-    __table_args__ = (sa.UniqueConstraint("site_code", "valid_from"),)
+    __table_args__ = (sa.UniqueConstraint("site_code", "valid_from"), {"schema": DW})
 
     site_key: Mapped[int] = _surrogate_key("dim_childcare_site_key_seq")
     site_code: Mapped[str] = mapped_column(sa.String, nullable=False)
@@ -181,7 +210,7 @@ class DimHealthFacility(Base):
     valid_from); a change of name or county opens a new version."""
 
     __tablename__ = "dim_health_facility"
-    __table_args__ = (sa.UniqueConstraint("facility_code", "valid_from"),)
+    __table_args__ = (sa.UniqueConstraint("facility_code", "valid_from"), {"schema": DW})
 
     facility_key: Mapped[int] = _surrogate_key("dim_health_facility_key_seq")
     facility_code: Mapped[str] = mapped_column(sa.String, nullable=False)
@@ -199,6 +228,7 @@ class DimDepartment(Base):
     first seen in a submission is added with group 'unknown'."""
 
     __tablename__ = "dim_department"
+    __table_args__ = ({"schema": DW},)
 
     department_key: Mapped[int] = _surrogate_key("dim_department_key_seq")
     department: Mapped[str] = mapped_column(sa.String, unique=True, nullable=False)
@@ -211,6 +241,7 @@ class DimVocationalTrack(Base):
     value of the vocational_enrollment contract."""
 
     __tablename__ = "dim_vocational_track"
+    __table_args__ = ({"schema": DW},)
 
     track: Mapped[str] = mapped_column(sa.String, primary_key=True)
     label_zh: Mapped[str] = mapped_column(sa.String, nullable=False)
@@ -221,6 +252,7 @@ class DimVolunteerSource(Base):
     childcare_volunteers contract."""
 
     __tablename__ = "dim_volunteer_source"
+    __table_args__ = ({"schema": DW},)
 
     source: Mapped[str] = mapped_column(sa.String, primary_key=True)
     label_zh: Mapped[str] = mapped_column(sa.String, nullable=False)
@@ -232,6 +264,7 @@ class RefCalendar(Base):
     (county × dataset × period) with its inclusive due date."""
 
     __tablename__ = "ref_calendar"
+    __table_args__ = ({"schema": DW},)
 
     county_code: Mapped[str] = _county_fk(primary_key=True)
     dataset: Mapped[str] = mapped_column(sa.String, primary_key=True)
@@ -260,6 +293,7 @@ class AuditSubmission(Base):
             name="status_known",
         ),
         sa.Index(None, "county_code", "dataset", "period"),
+        {"schema": AUDIT},
     )
 
     submission_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
@@ -292,6 +326,7 @@ class AuditIssue(Base):
     submission_id); `issue_no` is its position in the submission's issue list."""
 
     __tablename__ = "audit_issue"
+    __table_args__ = ({"schema": AUDIT},)
 
     submission_id: Mapped[str] = _submission_fk()
     issue_no: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
@@ -315,17 +350,18 @@ class FactVocationalEnrollment(Base):
     (one row per row of the county's submission)."""
 
     __tablename__ = "fact_vocational_enrollment"
+    __table_args__ = ({"schema": DW},)
 
     submission_id: Mapped[str] = _submission_fk()
     source_row: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
     county_code: Mapped[str] = _county_fk()
     period: Mapped[str] = _period_fk()
     school_key: Mapped[int] = mapped_column(
-        sa.BigInteger, sa.ForeignKey("dim_school.school_key"), nullable=False
+        sa.BigInteger, sa.ForeignKey(f"{DW}.dim_school.school_key"), nullable=False
     )
     program: Mapped[str] = mapped_column(sa.String, nullable=False)  # degenerate dimension
     track: Mapped[str] = mapped_column(
-        sa.String, sa.ForeignKey("dim_vocational_track.track"), nullable=False
+        sa.String, sa.ForeignKey(f"{DW}.dim_vocational_track.track"), nullable=False
     )
     grade: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     enrolled: Mapped[int] = _count()
@@ -337,21 +373,22 @@ class FactChildcareSiteSeason(Base):
     """Childcare site registry facts. Grain: site × season."""
 
     __tablename__ = "fact_childcare_site_season"
+    __table_args__ = ({"schema": DW},)
 
     submission_id: Mapped[str] = _submission_fk()
     source_row: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
     county_code: Mapped[str] = _county_fk()
     period: Mapped[str] = _period_fk()
     site_key: Mapped[int] = mapped_column(
-        sa.BigInteger, sa.ForeignKey("dim_childcare_site.site_key"), nullable=False
+        sa.BigInteger, sa.ForeignKey(f"{DW}.dim_childcare_site.site_key"), nullable=False
     )
     start_date: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
     end_date: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
     start_date_key: Mapped[int] = mapped_column(
-        sa.Integer, sa.ForeignKey("dim_date.date_key"), nullable=False
+        sa.Integer, sa.ForeignKey(f"{DW}.dim_date.date_key"), nullable=False
     )
     end_date_key: Mapped[int] = mapped_column(
-        sa.Integer, sa.ForeignKey("dim_date.date_key"), nullable=False
+        sa.Integer, sa.ForeignKey(f"{DW}.dim_date.date_key"), nullable=False
     )
     service_days: Mapped[int] = _count()
     hours_per_day: Mapped[float] = mapped_column(sa.Double, nullable=False)
@@ -366,17 +403,18 @@ class FactChildcareDaily(Base):
     """Daily attendance at childcare sites. Grain: site × date."""
 
     __tablename__ = "fact_childcare_daily"
+    __table_args__ = ({"schema": DW},)
 
     submission_id: Mapped[str] = _submission_fk()
     source_row: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
     county_code: Mapped[str] = _county_fk()
     period: Mapped[str] = _period_fk()
     site_key: Mapped[int] = mapped_column(
-        sa.BigInteger, sa.ForeignKey("dim_childcare_site.site_key"), nullable=False
+        sa.BigInteger, sa.ForeignKey(f"{DW}.dim_childcare_site.site_key"), nullable=False
     )
     date: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
     date_key: Mapped[int] = mapped_column(
-        sa.Integer, sa.ForeignKey("dim_date.date_key"), nullable=False
+        sa.Integer, sa.ForeignKey(f"{DW}.dim_date.date_key"), nullable=False
     )
     children_present: Mapped[int] = _count()
     volunteers_on_duty: Mapped[int | None] = _count(nullable=True)
@@ -388,16 +426,17 @@ class FactChildcareVolunteers(Base):
     season."""
 
     __tablename__ = "fact_childcare_volunteers"
+    __table_args__ = ({"schema": DW},)
 
     submission_id: Mapped[str] = _submission_fk()
     source_row: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
     county_code: Mapped[str] = _county_fk()
     period: Mapped[str] = _period_fk()
     site_key: Mapped[int] = mapped_column(
-        sa.BigInteger, sa.ForeignKey("dim_childcare_site.site_key"), nullable=False
+        sa.BigInteger, sa.ForeignKey(f"{DW}.dim_childcare_site.site_key"), nullable=False
     )
     source: Mapped[str] = mapped_column(
-        sa.String, sa.ForeignKey("dim_volunteer_source.source"), nullable=False
+        sa.String, sa.ForeignKey(f"{DW}.dim_volunteer_source.source"), nullable=False
     )
     institution: Mapped[str | None] = mapped_column(sa.String)  # degenerate dimension
     volunteers: Mapped[int] = _count()
@@ -407,19 +446,20 @@ class FactHealthMonthly(Base):
     """Specialist services. Grain: facility × department × month."""
 
     __tablename__ = "fact_health_monthly"
+    __table_args__ = ({"schema": DW},)
 
     submission_id: Mapped[str] = _submission_fk()
     source_row: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
     county_code: Mapped[str] = _county_fk()
     period: Mapped[str] = _period_fk()
     facility_key: Mapped[int] = mapped_column(
-        sa.BigInteger, sa.ForeignKey("dim_health_facility.facility_key"), nullable=False
+        sa.BigInteger, sa.ForeignKey(f"{DW}.dim_health_facility.facility_key"), nullable=False
     )
     department_key: Mapped[int] = mapped_column(
-        sa.BigInteger, sa.ForeignKey("dim_department.department_key"), nullable=False
+        sa.BigInteger, sa.ForeignKey(f"{DW}.dim_department.department_key"), nullable=False
     )
     month_date_key: Mapped[int] = mapped_column(
-        sa.Integer, sa.ForeignKey("dim_date.date_key"), nullable=False
+        sa.Integer, sa.ForeignKey(f"{DW}.dim_date.date_key"), nullable=False
     )
     beds_open: Mapped[int] = _count()
     surgeries: Mapped[int] = _count()

@@ -1,9 +1,15 @@
-"""Create and seed the warehouse: tables, static dimensions, calendar, mart views.
+"""Bring the warehouse up to date: migrations, static dimensions, calendar, mart views.
 
-`ensure_warehouse` is idempotent and cheap enough to call at the start of every run: it
-creates what is missing, inserts dimension members that are missing, refreshes reference
-data that may have changed (county names, department groups, the calendar) and recreates
-the views, all in one transaction.
+`ensure_warehouse` is idempotent and cheap enough to call at the start of every run (the
+flow's prepare step does): in one transaction, under one advisory lock, it applies any
+pending schema migration (`warehouse.migrate`), inserts dimension members that are
+missing, refreshes reference data that may have changed (county names, department
+groups, the calendar) and (re)creates the mart views.
+
+Reference data is synchronised here, not in migrations: it comes from
+`countyflow/reference/*.csv`, and a change there (another prefecture, a new department
+group) is a data change that must reach the warehouse without anyone writing a revision.
+Mart views are derived objects and are likewise recreated from `warehouse.marts`.
 """
 
 from __future__ import annotations
@@ -19,10 +25,10 @@ from countyflow.periods import parse_period
 from countyflow.reference import counties, reference_path
 from countyflow.reference.calendar import submission_calendar
 from schemas import contract_for
-from warehouse.locking import lock_name, write_lock
+from warehouse import migrate
+from warehouse.locking import lock_dimensions, lock_name, write_lock
 from warehouse.marts import create_marts
 from warehouse.models import (
-    Base,
     DimCounty,
     DimDate,
     DimDepartment,
@@ -37,19 +43,31 @@ DATE_RANGE = (dt.date(2015, 1, 1), dt.date(2035, 12, 31))
 PERIOD_YEARS = range(DATE_RANGE[0].year, DATE_RANGE[1].year + 1)
 
 
+_SEEDED = (DimDate, DimPeriod, DimCounty, DimDepartment, DimVocationalTrack, DimVolunteerSource,
+           RefCalendar)
+
+
 def ensure_warehouse(engine: Engine) -> None:
-    """Create tables, seed static dimensions and the calendar, (re)create mart views."""
+    """Migrate to the current schema, seed static dimensions and the calendar, (re)create
+    the mart views."""
     with write_lock(engine), engine.begin() as conn:
         lock_name(conn, "ensure_warehouse")
-        Base.metadata.create_all(conn)
-        seed_dates(conn, *DATE_RANGE)
-        seed_periods(conn, _all_period_labels())
-        _sync(conn, DimCounty.__table__, _county_frame(), keys=("county_code",))
-        _sync(conn, DimDepartment.__table__, _department_frame(), keys=("department",))
-        _sync(conn, DimVocationalTrack.__table__, _track_frame(), keys=("track",))
-        _sync(conn, DimVolunteerSource.__table__, _source_frame(), keys=("source",))
-        _refresh_calendar(conn)
+        migrate.upgrade(conn)
+        sync_reference_data(conn)
         create_marts(conn)
+
+
+def sync_reference_data(conn: Connection) -> None:
+    """Insert missing dates and periods, upsert counties, departments, tracks and volunteer
+    sources, and replace the calendar, from the reference files."""
+    lock_dimensions(conn, [model.__table__ for model in _SEEDED])
+    seed_dates(conn, *DATE_RANGE)
+    seed_periods(conn, _all_period_labels())
+    _sync(conn, DimCounty.__table__, _county_frame(), keys=("county_code",))
+    _sync(conn, DimDepartment.__table__, _department_frame(), keys=("department",))
+    _sync(conn, DimVocationalTrack.__table__, _track_frame(), keys=("track",))
+    _sync(conn, DimVolunteerSource.__table__, _source_frame(), keys=("source",))
+    _refresh_calendar(conn)
 
 
 # ------------------------------------------------------------------------------ frames
@@ -214,4 +232,5 @@ def _sync(
         )
 
 
-__all__ = ["date_frame", "ensure_warehouse", "period_frame", "seed_dates", "seed_periods"]
+__all__ = ["date_frame", "ensure_warehouse", "period_frame", "seed_dates", "seed_periods",
+           "sync_reference_data"]

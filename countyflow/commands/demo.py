@@ -24,10 +24,11 @@ HEALTH_METRICS = (
 )
 
 
-def run_demo(settings: Settings) -> int:
+def run_demo(settings: Settings, *, scale: int = 1) -> int:
+    """`scale` > 1 writes a larger landing zone (SPEC §8 figures then scale with it)."""
     from countyflow.demo.generate import write_demo_landing
 
-    manifest = write_demo_landing(settings.landing)
+    manifest = write_demo_landing(settings.landing, scale=scale)
     console.print(f"Demo landing zone written to [bold]{settings.landing}[/] ({len(manifest.files)} files).")
     exit_code = run_pipeline(settings)
     if exit_code != 0:

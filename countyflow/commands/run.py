@@ -1,4 +1,9 @@
-"""`countyflow run`: process everything new in the landing zone, print a summary."""
+"""`countyflow run`: process everything new in the landing zone, print a summary.
+
+Exit codes: 0 the run completed (even with rejected submissions), 1 the pipeline failed,
+75 (EX_TEMPFAIL) the DuckDB warehouse file stayed in use by another process for longer
+than `COUNTYFLOW_WAREHOUSE_LOCK_TIMEOUT` seconds: nothing was done, try again later.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +15,26 @@ from countyflow.settings import Settings
 
 log = logging.getLogger(__name__)
 
+EXIT_FAILED = 1
+EXIT_WAREHOUSE_BUSY = 75
+
 
 def run_pipeline(settings: Settings) -> int:
-    """Exit 0 when the run completed (even with rejected submissions), 1 when it failed."""
-    from flows.ingest import ingest_landing_zone
+    """Run the ingest flow; see the module docstring for the exit codes."""
+    from flows.ingest import for_workers, ingest_flow_for
+    from warehouse.engine import WarehouseBusyError
 
     console.print(f"countyflow: landing [bold]{settings.landing}[/] → warehouse [bold]{settings.safe_warehouse_url()}[/]")
     try:
+        _claim_duckdb_file(settings)
         with submission_progress():
-            outcomes = ingest_landing_zone(settings)
+            outcomes = ingest_flow_for(settings)(for_workers(settings))
+    except WarehouseBusyError as exc:
+        console.print(f"[red]countyflow run did not start:[/] {_redact(str(exc), settings)}")
+        return EXIT_WAREHOUSE_BUSY
     except Exception as exc:  # the pipeline itself failed: say what, never the secret URL
         console.print(f"[red]countyflow run failed:[/] {type(exc).__name__}: {_redact(str(exc), settings)}")
-        return 1
+        return EXIT_FAILED
     frame = outcomes_frame(outcomes)
     if frame.height == 0:
         console.print("Nothing new in the landing zone.")
@@ -36,14 +49,24 @@ def run_pipeline(settings: Settings) -> int:
     return 0
 
 
-def _redact(text: str, settings: Settings) -> str:
-    """Exception text can echo the connection string: never print a password."""
-    password = settings.warehouse_password
-    url = settings.warehouse_url.get_secret_value()
+def _claim_duckdb_file(settings: Settings) -> None:
+    """DuckDB: open the warehouse file before the flow starts, waiting (bounded) while
+    another process holds it; the pooled connection keeps it for this run. PostgreSQL
+    needs no claim: concurrent runs are safe there (advisory locks, `warehouse.locking`)."""
     from sqlalchemy.engine import make_url
 
-    secrets = [make_url(url).password, password.get_secret_value() if password else None]
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+    if make_url(settings.warehouse_url.get_secret_value()).get_backend_name() != "duckdb":
+        return
+    from tasks.resources import warehouse_engine
+    from warehouse.engine import wait_for_warehouse
+
+    wait_for_warehouse(warehouse_engine(settings))
+
+
+def _redact(text: str, settings: Settings) -> str:
+    """Exception text can echo the connection string: never print a password."""
+    try:
+        secret = settings.resolved_password()
+    except Exception:  # e.g. the Secret block cannot be read: then none of it was printed
+        secret = None
+    return text.replace(secret, "***") if secret else text

@@ -1,37 +1,31 @@
-"""`countyflow status`: the completeness matrix (county × dataset/period → status)."""
+"""`countyflow status`: the completeness matrix (county × dataset × period → status).
+
+The judgement (overdue, late) is `countyflow.completeness`, shared with the nightly
+completeness flow and the run report, so all three say the same thing.
+"""
 
 from __future__ import annotations
+
+from datetime import date
 
 import polars as pl
 
 from countyflow.commands.console import console, frame_table
+from countyflow.completeness import (
+    LEGEND,
+    assess_partitions,
+    city_today,
+    completeness_counts,
+    matrices_by_dataset,
+    partition_problems,
+    summary_line,
+)
 from countyflow.settings import Settings
 
-STATUS_MARKS = {
-    "accepted": "✔",
-    "accepted_with_warnings": "✔!",
-    "rejected": "✘",
-    "waiting": "…",
-    "missing": "·",
-}
+MAX_PROBLEMS_SHOWN = 40
 
 
-def completeness_matrix(status: pl.DataFrame) -> pl.DataFrame:
-    """One row per county, one column per dataset × period, a mark per partition status."""
-    marked = status.with_columns(
-        pl.col("status").replace_strict(STATUS_MARKS, default="?").alias("mark"),
-        (pl.col("dataset") + " " + pl.col("period")).alias("partition"),
-    )
-    late = (pl.col("on_time") == False) & pl.col("status").is_in(["missing"]).not_()  # noqa: E712
-    marked = marked.with_columns(pl.when(late).then(pl.col("mark") + "L").otherwise("mark").alias("mark"))
-    return (
-        marked.pivot(on="partition", index="county_code", values="mark", aggregate_function="first",
-                     sort_columns=True)
-        .sort("county_code")
-    )
-
-
-def show_status(settings: Settings) -> int:
+def show_status(settings: Settings, as_of: date | None = None) -> int:
     from tasks.resources import warehouse_engine
     from warehouse.marts import read_mart
     from warehouse.schema import ensure_warehouse
@@ -42,9 +36,22 @@ def show_status(settings: Settings) -> int:
     if status.is_empty():
         console.print("No partitions expected or received yet.")
         return 0
-    for dataset, part in status.sort("dataset").group_by("dataset", maintain_order=True):
-        console.print(frame_table(completeness_matrix(part), f"{dataset[0]}"))
-    counts = status.group_by("status").agg(pl.len().alias("partitions")).sort("status")
-    console.print(frame_table(counts, "Partitions by status"))
-    console.print("Legend: ✔ accepted, ✔! with warnings, ✘ rejected, … waiting, · missing, L late")
+    as_of = as_of or city_today()
+    assessed = assess_partitions(status, as_of)
+    for dataset, matrix in matrices_by_dataset(assessed):
+        console.print(frame_table(matrix, dataset))
+    console.print(frame_table(completeness_counts(assessed), f"Partitions by dataset, as of {as_of}"))
+    by_status = assessed.group_by("status").agg(pl.len().alias("partitions")).sort("status")
+    console.print(frame_table(by_status, "Partitions by latest status"))
+    problems = partition_problems(assessed)
+    console.print(summary_line(problems, as_of, assessed.height))
+    if problems.height:
+        shown = problems.head(MAX_PROBLEMS_SHOWN).select(
+            "county_code", "county_name", "dataset", "period", "timeliness", "status", "due_date",
+            "days_overdue", "submissions_received",
+        )
+        console.print(frame_table(shown, "Overdue and late partitions"))
+        if problems.height > MAX_PROBLEMS_SHOWN:
+            console.print(f"… and {problems.height - MAX_PROBLEMS_SHOWN} more.")
+    console.print(f"Legend: {LEGEND}")
     return 0

@@ -6,11 +6,18 @@ Discovery is the only step that reads the landing zone: it streams each file onc
 hashing it and copying it into the archive at the same time, so a submission can be
 re-processed later from the archive alone, whatever happens to the landing zone.
 Files are handled one at a time; no file's bytes are held in memory whole.
+
+On a local landing zone a re-run does not re-read unchanged files: the archive keeps a
+small cache (`.discovery-cache.json`) of each file's SHA-256 keyed by its stat signature
+(size, mtime, ctime, inode). ctime cannot be set by users and changes on every write or
+`utime`, so a rewrite that restores size and mtime still misses the cache; an entry is
+also only used while its archived copy exists.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -175,6 +182,59 @@ def ingest_file(fs: AbstractFileSystem, path: str, *, extension: str, archive_di
             os.unlink(spool.name)
 
 
+CACHE_NAME = ".discovery-cache.json"
+_CACHE_VERSION = 1
+
+
+def _stat_signature(fs: AbstractFileSystem, info: Mapping[str, Any]) -> list[Any] | None:
+    """What must stay equal for a cached hash to be trusted; None where it cannot be told
+    (not a local filesystem, or a stat field missing)."""
+    if "file" not in fs.protocol:
+        return None
+    signature = [info.get(key) for key in ("size", "mtime", "created", "ino")]
+    return None if any(value is None for value in signature) else signature
+
+
+def _load_cache(archive_dir: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((Path(archive_dir) / CACHE_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("version") != _CACHE_VERSION:
+        return {}
+    entries = data.get("files")
+    return entries if isinstance(entries, dict) else {}
+
+
+def _save_cache(archive_dir: Path, entries: Mapping[str, Any]) -> None:
+    """Replace the cache atomically; a failure only costs re-hashing next time."""
+    archive_dir = Path(archive_dir)
+    with suppress(OSError):
+        archive_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=archive_dir, prefix=".cache-", suffix=".tmp",
+                                         delete=False, encoding="utf-8") as spool:
+            json.dump({"version": _CACHE_VERSION, "files": entries}, spool)
+        try:
+            os.replace(spool.name, archive_dir / CACHE_NAME)
+        finally:
+            with suppress(FileNotFoundError):
+                os.unlink(spool.name)
+
+
+def _cached(entry: Any, signature: list[Any] | None, max_file_bytes: int) -> tuple[str, int, str] | None:
+    """The cached (sha, size, archive path) when it still describes the file and the archive."""
+    if signature is None or not isinstance(entry, dict) or entry.get("signature") != signature:
+        return None
+    sha256, size, archived = entry.get("sha256"), entry.get("size"), entry.get("archived")
+    if not isinstance(sha256, str) or not isinstance(size, int) or not isinstance(archived, str):
+        return None
+    if size > max_file_bytes:
+        return (sha256, size, "") if not archived else None
+    if not archived or not Path(archived).is_file():
+        return None
+    return sha256, size, archived
+
+
 def _relative(path: str, root: str) -> str:
     root = root.rstrip("/")
     if root and path.startswith(root + "/"):
@@ -190,7 +250,8 @@ def discover_submissions(landing: str, *, archive_dir: Path,
     hashed but not archived: `archive_path` is empty and `path_error` is
     `file_too_large`). Path problems are reported through `path_error`, never raised,
     so a misplaced file still shows up in the audit instead of vanishing. A landing zone
-    that does not exist yields nothing.
+    that does not exist yields nothing. Unchanged local files are not re-read (see the
+    module docstring); the cache is rewritten once the whole listing has been yielded.
     """
     fs, root = url_to_fs(landing)
     try:
@@ -202,23 +263,34 @@ def discover_submissions(landing: str, *, archive_dir: Path,
          if info.get("type", "file") == "file"),
         key=lambda entry: entry[0],
     )
+    cache = _load_cache(archive_dir)
+    seen: dict[str, Any] = {}
     for relative, path, info in entries:
         if is_junk(relative):
             continue
         where = parse_landing_path(relative)
-        try:
-            sha256, size, archived = ingest_file(
-                fs, path, extension=where.extension, archive_dir=archive_dir,
-                max_file_bytes=max_file_bytes)
-        except FileNotFoundError:
-            continue  # moved or deleted since the listing: it is no longer a submission here
+        source_url = fs.unstrip_protocol(path)
+        signature = _stat_signature(fs, info)
+        hit = _cached(cache.get(source_url), signature, max_file_bytes)
+        if hit is not None:
+            sha256, size, archived = hit
+        else:
+            try:
+                sha256, size, archived = ingest_file(
+                    fs, path, extension=where.extension, archive_dir=archive_dir,
+                    max_file_bytes=max_file_bytes)
+            except FileNotFoundError:
+                continue  # moved or deleted since the listing: it is no longer a submission here
+        if signature is not None:
+            seen[source_url] = {"signature": signature, "sha256": sha256, "size": size,
+                                "archived": archived}
         error = where.path_error
         if size > max_file_bytes:
             # Size wins so that "not archived" always means exactly `file_too_large`.
             error = "file_too_large"
         yield SubmissionRef(
             submission_id=sha256,
-            source_url=fs.unstrip_protocol(path),
+            source_url=source_url,
             relative_path=relative,
             county_code=where.county_code,
             dataset=where.dataset,
@@ -230,6 +302,12 @@ def discover_submissions(landing: str, *, archive_dir: Path,
             archive_path=archived,
             path_error=error,
         )
+    if seen or cache:
+        # Entries of other landing zones sharing this archive are kept; this one's are
+        # replaced, so files that left it are forgotten.
+        prefix = fs.unstrip_protocol(root.rstrip("/")) + "/"
+        others = {url: entry for url, entry in cache.items() if not url.startswith(prefix)}
+        _save_cache(archive_dir, {**others, **seen})
 
 
 def open_archived(ref: SubmissionRef) -> bytes:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import html
 import json
+import os
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -277,7 +279,11 @@ def write_report(result: ValidationResult, header: Mapping[str, object], path: P
     else:
         raise ValueError(f"unsupported report format {suffix!r}: use .json, .html or .xlsx")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    # Written aside and renamed into place: two runs reporting the same submission at
+    # once (or a clerk opening it meanwhile) never see a half-written file.
+    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
     return path
 
 

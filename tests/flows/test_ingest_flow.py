@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from countyflow.pipeline import SubmissionOutcome
 from countyflow.settings import Settings
-from tests.warehouse.backends import BACKENDS, empty_warehouse_url
+from tests.warehouse.backends import BACKENDS, SqlNames, empty_warehouse_url
 from warehouse.engine import make_engine
 from warehouse.marts import MARTS, read_mart
 
@@ -37,6 +37,7 @@ def _settings(url: str, folder: Path) -> Settings:
     return Settings(
         warehouse_url=url, landing=str(folder / "landing"), archive_dir=folder / "archive",
         reports_dir=folder / "reports", staging_dir=folder / "staging",
+        data_docs_dir=folder / "quality",
     )
 
 
@@ -92,8 +93,10 @@ def test_suijiang_summer_2025(demo_run: DemoRun) -> None:
 def test_meal_subsidy_at_honglu_xinju_school(demo_run: DemoRun) -> None:
     query = text(
         "SELECT f.meal_subsidy_yuan, f.children_enrolled, f.county_code "
-        "FROM fact_childcare_site_season f JOIN dim_childcare_site s ON s.site_key = f.site_key "
-        "WHERE s.site_name LIKE :name AND f.period = '2025-summer'"
+        "FROM {fact_childcare_site_season} f JOIN {dim_childcare_site} s "
+        "ON s.site_key = f.site_key "
+        "WHERE s.site_name LIKE :name AND f.period = '2025-summer'".format_map(
+            SqlNames(demo_run.engine))
     )
     with demo_run.engine.connect() as conn:
         rows = conn.execute(query, {"name": "%红路馨居小学%"}).all()
@@ -123,7 +126,8 @@ def _ledger(run: DemoRun) -> pl.DataFrame:
     with run.engine.connect() as conn:
         result = conn.execute(text(
             "SELECT submission_id, county_code, dataset, period, file_name, status, rows_in, "
-            "rows_loaded, rows_rejected, rows_held FROM audit_submission"
+            "rows_loaded, rows_rejected, rows_held FROM {audit_submission}".format_map(
+                SqlNames(conn))
         ))
         return pl.DataFrame([tuple(row) for row in result], schema=list(result.keys()), orient="row")
 
@@ -163,12 +167,13 @@ def test_clerk_reports_written_without_personal_data(demo_run: DemoRun) -> None:
 
 def test_personal_data_never_reaches_the_warehouse(demo_run: DemoRun) -> None:
     with demo_run.engine.connect() as conn:
-        columns = conn.execute(text(
-            "SELECT table_name, column_name FROM information_schema.columns "
+        columns = conn.execute(text(  # every schema of the database, not only the warehouse's
+            "SELECT table_schema, table_name, column_name FROM information_schema.columns "
             "WHERE column_name LIKE 'reporter%' OR column_name = 'remarks'"
         )).all()
         values = conn.execute(text(
-            "SELECT COUNT(*) FROM audit_issue WHERE value LIKE '%138%' OR value LIKE '%填报人%'"
+            f"SELECT COUNT(*) FROM {SqlNames(conn)['audit_issue']} "
+            "WHERE value LIKE '%138%' OR value LIKE '%填报人%'"
         )).scalar_one()
     assert columns == []
     assert values == 0

@@ -35,7 +35,8 @@ def test_held_submissions_load_once_their_registry_arrives(prefect_harness: None
     landing = tmp_path / "landing"
     with empty_warehouse_url("duckdb", tmp_path) as url:
         settings = Settings(warehouse_url=url, landing=str(landing), archive_dir=tmp_path / "archive",
-                            reports_dir=tmp_path / "reports", staging_dir=tmp_path / "staging")
+                            reports_dir=tmp_path / "reports", staging_dir=tmp_path / "staging",
+                            run_quality_checks=False)
         write_submissions(str(landing), [files["childcare_daily"], files["childcare_volunteers"]])
         first = ingest_landing_zone(settings)
         assert sorted(o.status for o in first) == ["waiting", "waiting"]

@@ -15,6 +15,7 @@ import pytest
 from fsspec.implementations.memory import MemoryFileSystem
 
 from countyflow.ingest.discover import (
+    CACHE_NAME,
     EPOCH,
     archive_path_for,
     discover_submissions,
@@ -182,7 +183,56 @@ def test_archive_is_written_once(tmp_path: Path) -> None:
     second = discover(landing, archive)
     assert [ref.submission_id for ref in second] == [ref.submission_id for ref in first]
     assert stored.stat().st_mtime_ns == 1 and stored.stat().st_ino == before[1]
-    assert [p for p in archive.rglob("*") if p.is_file()] == [stored]
+    # the archive holds the submission and discovery's own hash cache, nothing partial
+    assert [p for p in archive.rglob("*") if p.is_file() and p.name != CACHE_NAME] == [stored]
+
+
+def _ingests(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the paths discovery actually reads (cache misses)."""
+    import countyflow.ingest.discover as discover_module
+
+    calls: list[str] = []
+    real = discover_module.ingest_file
+
+    def spy(fs: Any, path: str, **kwargs: Any) -> tuple[str, int, str]:
+        calls.append(path)
+        return real(fs, path, **kwargs)
+
+    monkeypatch.setattr(discover_module, "ingest_file", spy)
+    return calls
+
+
+def test_unchanged_files_are_not_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    landing, archive = tmp_path / "landing", tmp_path / "archive"
+    put(landing, SITES_CSV, FILES[SITES_CSV])
+    first = discover(landing, archive)
+    calls = _ingests(monkeypatch)
+    assert discover(landing, archive) == first
+    assert calls == []
+
+
+def test_rewrite_with_same_size_and_mtime_is_hashed_again(tmp_path: Path) -> None:
+    landing, archive = tmp_path / "landing", tmp_path / "archive"
+    put(landing, SITES_CSV, FILES[SITES_CSV])
+    path = landing / SITES_CSV
+    (first,) = discover(landing, archive)
+    stat = path.stat()
+    changed = FILES[SITES_CSV].replace(b"1", b"2", 1)
+    assert len(changed) == stat.st_size and changed != FILES[SITES_CSV]
+    path.write_bytes(changed)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # ctime still moves on
+    (second,) = discover(landing, archive)
+    assert second.submission_id == hashlib.sha256(changed).hexdigest() != first.submission_id
+    assert open_archived(second) == changed
+
+
+def test_cache_is_not_trusted_without_the_archived_copy(tmp_path: Path) -> None:
+    landing, archive = tmp_path / "landing", tmp_path / "archive"
+    put(landing, SITES_CSV, FILES[SITES_CSV])
+    (first,) = discover(landing, archive)
+    Path(first.archive_path).unlink()
+    (second,) = discover(landing, archive)
+    assert open_archived(second) == FILES[SITES_CSV]
 
 
 def test_archive_survives_the_landing_zone(tmp_path: Path) -> None:
@@ -209,7 +259,8 @@ def test_file_over_size_limit_is_hashed_not_archived(tmp_path: Path) -> None:
     assert ref.submission_id == hashlib.sha256(big).hexdigest()
     assert ref.size_bytes == len(big)
     assert ref.archive_path == ""
-    assert not [p for p in (tmp_path / "archive").rglob("*") if p.is_file()]
+    archived = [p for p in (tmp_path / "archive").rglob("*") if p.is_file() and p.name != CACHE_NAME]
+    assert not archived
     with pytest.raises(FileNotFoundError):
         open_archived(ref)
 

@@ -25,13 +25,39 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 
 from warehouse.engine import make_engine
+from warehouse.layout import qualify
+from warehouse.marts import MARTS
+from warehouse.models import Base
 from warehouse.schema import ensure_warehouse
 
 BACKENDS = ("duckdb", "postgresql")
 DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def sql_name(engine: Engine | Connection, name: str) -> str:
+    """How SQL names table or mart `name` on `engine`'s backend (`dw.dim_date` on
+    PostgreSQL, `dim_date` on DuckDB; see warehouse.layout)."""
+    dialect = engine.dialect.name
+    if name in MARTS:
+        return MARTS[name].view_for(dialect)
+    table = Base.metadata.tables[name]
+    assert table.schema is not None
+    return qualify(dialect, table.schema, table.name)
+
+
+class SqlNames(dict[str, str]):
+    """`"SELECT … FROM {dim_date}".format_map(SqlNames(engine))`: every `{table}` or
+    `{mart}` placeholder becomes the name SQL uses on the engine's backend."""
+
+    def __init__(self, engine: Engine | Connection) -> None:
+        super().__init__()
+        self.engine = engine
+
+    def __missing__(self, key: str) -> str:
+        return sql_name(self.engine, key)
 
 
 def pg_admin_url() -> str:

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from countyflow.ingest.model import SubmissionStatus, ValidationResult, issues_frame
 from countyflow.transform import transform_submission
 from tests.warehouse import builders as b
+from tests.warehouse.backends import SqlNames
 from warehouse.load import (
     processed_status,
     record_submission,
@@ -24,20 +25,25 @@ from warehouse.load import (
 from warehouse.marts import read_mart
 
 
+def _sql(engine: Engine, sql: str) -> sa.TextClause:
+    """`sql` with its `{table}` placeholders named for the backend (tests/warehouse/backends)."""
+    return sa.text(sql.format_map(SqlNames(engine)))
+
+
 def scalar(engine: Engine, sql: str, **params: Any) -> Any:
     with engine.connect() as conn:
-        return conn.execute(sa.text(sql), params).scalar()
+        return conn.execute(_sql(engine, sql), params).scalar()
 
 
 def rows(engine: Engine, sql: str, **params: Any) -> list[tuple[Any, ...]]:
     with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(sa.text(sql), params).all()]
+        return [tuple(r) for r in conn.execute(_sql(engine, sql), params).all()]
 
 
 def ledger(engine: Engine, submission_id: str) -> dict[str, Any]:
     with engine.connect() as conn:
         row = conn.execute(
-            sa.text("SELECT * FROM audit_submission WHERE submission_id = :id"),
+            _sql(engine, "SELECT * FROM {audit_submission} WHERE submission_id = :id"),
             {"id": submission_id},
         ).mappings().one()
     return dict(row)
@@ -45,8 +51,8 @@ def ledger(engine: Engine, submission_id: str) -> dict[str, Any]:
 
 def fact_count(engine: Engine, table: str, submission_id: str | None = None) -> int:
     if submission_id is None:
-        return int(scalar(engine, f"SELECT COUNT(*) FROM {table}"))
-    return int(scalar(engine, f"SELECT COUNT(*) FROM {table} WHERE submission_id = :id",
+        return int(scalar(engine, f"SELECT COUNT(*) FROM {{{table}}}"))
+    return int(scalar(engine, f"SELECT COUNT(*) FROM {{{table}}} WHERE submission_id = :id",
                       id=submission_id))
 
 
@@ -95,28 +101,28 @@ def test_load_site_dependent_datasets(warehouse_engine: Engine) -> None:
     vol, status = b.load(warehouse_engine, "childcare_volunteers", SUMMER, volunteers)
     assert status == "accepted"
     assert rows(warehouse_engine,
-                "SELECT s.site_code, f.date_key, f.children_present FROM fact_childcare_daily f "
-                "JOIN dim_childcare_site s ON s.site_key = f.site_key ORDER BY f.date_key") == [
+                "SELECT s.site_code, f.date_key, f.children_present FROM {fact_childcare_daily} f "
+                "JOIN {dim_childcare_site} s ON s.site_key = f.site_key ORDER BY f.date_key") == [
         ("ZY-001", 20250706, 36), ("ZY-001", 20250707, 37), ("ZY-001", 20250708, 38)]
     assert fact_count(warehouse_engine, "fact_childcare_volunteers", vol.submission_id) == 2
     # no inferred members: every referenced site was registered
-    assert scalar(warehouse_engine, "SELECT COUNT(*) FROM dim_childcare_site") == 2
+    assert scalar(warehouse_engine, "SELECT COUNT(*) FROM {dim_childcare_site}") == 2
 
 
 def test_measures_and_derived_values_are_stored(warehouse_engine: Engine) -> None:
     b.load(warehouse_engine, "childcare_sites", SUMMER, [b.site("ZY-001", children=940)])
     assert rows(warehouse_engine,
                 "SELECT service_days, start_date_key, end_date_key, meal_subsidy_yuan, "
-                "children_enrolled, relocated_children FROM fact_childcare_site_season") == [
+                "children_enrolled, relocated_children FROM {fact_childcare_site_season}") == [
         (41, 20250706, 20250815, 8.0, 940, None)]
 
 
 def test_unseen_department_is_added_with_unknown_group(warehouse_engine: Engine) -> None:
     b.load(warehouse_engine, "health_monthly", "2025-07", DATASET_ROWS["health_monthly"][2])
     assert rows(warehouse_engine,
-                "SELECT department_group, is_reference FROM dim_department "
+                "SELECT department_group, is_reference FROM {dim_department} "
                 "WHERE department = '新亚专业'") == [("unknown", False)]
-    assert scalar(warehouse_engine, "SELECT COUNT(*) FROM dim_department") == 10
+    assert scalar(warehouse_engine, "SELECT COUNT(*) FROM {dim_department}") == 10
 
 
 def test_issues_are_recorded_and_replaced(warehouse_engine: Engine) -> None:
@@ -129,7 +135,7 @@ def test_issues_are_recorded_and_replaced(warehouse_engine: Engine) -> None:
     row = ledger(warehouse_engine, submission.submission_id)
     assert (row["warnings"], row["errors"], row["report_path"]) == (2, 0, "reports/x.json")
     assert rows(warehouse_engine,
-                "SELECT issue_no, source_row, \"column\", severity FROM audit_issue "
+                "SELECT issue_no, source_row, \"column\", severity FROM {audit_issue} "
                 "WHERE submission_id = :id ORDER BY issue_no", id=submission.submission_id) == [
         (1, 2, "x", "warning"), (2, 2, "x", "warning")]
 
@@ -145,8 +151,8 @@ def test_recording_twice_changes_nothing(warehouse_engine: Engine) -> None:
     assert record_submission(warehouse_engine, submission, b.rejected(2), None) == "accepted"
     assert ledger(warehouse_engine, submission.submission_id) == before
     assert fact_count(warehouse_engine, "fact_childcare_site_season") == 2
-    assert scalar(warehouse_engine, "SELECT COUNT(*) FROM dim_childcare_site") == 2
-    assert scalar(warehouse_engine, "SELECT COUNT(*) FROM audit_submission") == 1
+    assert scalar(warehouse_engine, "SELECT COUNT(*) FROM {dim_childcare_site}") == 2
+    assert scalar(warehouse_engine, "SELECT COUNT(*) FROM {audit_submission}") == 1
 
 
 def test_newer_submission_supersedes_and_older_late_arrival_is_superseded(
@@ -172,7 +178,7 @@ def test_newer_submission_supersedes_and_older_late_arrival_is_superseded(
     assert (row["superseded_by"], row["rows_loaded"]) == (second.submission_id, 1)
     assert fact_count(warehouse_engine, "fact_childcare_site_season") == 1
     assert scalar(warehouse_engine,
-                  "SELECT children_enrolled FROM fact_childcare_site_season") == 40
+                  "SELECT children_enrolled FROM {fact_childcare_site_season}") == 40
     status_mart = read_mart(warehouse_engine, "mart_submission_status").filter(
         pl.col("dataset") == "childcare_sites", pl.col("period") == SUMMER,
         pl.col("county_code") == b.ZHAOYANG)
@@ -197,7 +203,7 @@ def test_rejected_resubmission_keeps_previous_facts(warehouse_engine: Engine) ->
     assert ledger(warehouse_engine, good.submission_id)["status"] == "accepted"
     row = ledger(warehouse_engine, bad.submission_id)
     assert (row["rows_in"], row["rows_rejected"], row["errors"]) == (3, 3, 2)
-    assert scalar(warehouse_engine, "SELECT COUNT(*) FROM audit_issue WHERE submission_id = :id",
+    assert scalar(warehouse_engine, "SELECT COUNT(*) FROM {audit_issue} WHERE submission_id = :id",
                   id=bad.submission_id) == 2
     status_mart = read_mart(warehouse_engine, "mart_submission_status").filter(
         pl.col("dataset") == "childcare_sites", pl.col("period") == SUMMER,
@@ -235,7 +241,7 @@ def test_waiting_submission_is_loaded_later(warehouse_engine: Engine) -> None:
     assert record_submission(warehouse_engine, daily, b.accepted(valid), facts) == "accepted"
     row = ledger(warehouse_engine, daily.submission_id)
     assert (row["status"], row["rows_held"], row["rows_loaded"]) == ("accepted", 0, 1)
-    assert scalar(warehouse_engine, "SELECT COUNT(*) FROM audit_issue WHERE submission_id = :id",
+    assert scalar(warehouse_engine, "SELECT COUNT(*) FROM {audit_issue} WHERE submission_id = :id",
                   id=daily.submission_id) == 0  # the re-validation's issues replace the old
     assert row["first_seen_at"] == first_seen
     assert row["processed_at"] >= first_seen
@@ -249,11 +255,12 @@ def test_conservation_is_enforced_by_a_check_constraint(warehouse_engine: Engine
     broken = ValidationResult(SubmissionStatus.REJECTED, valid, issues_frame(), 5, 0, 3)
     with pytest.raises(sa.exc.IntegrityError):
         record_submission(warehouse_engine, submission, broken, None)
-    assert scalar(warehouse_engine, "SELECT COUNT(*) FROM audit_submission") == 0
+    assert scalar(warehouse_engine, "SELECT COUNT(*) FROM {audit_submission}") == 0
     # the constraint itself, not only the loader, refuses an unbalanced row
     with pytest.raises(sa.exc.IntegrityError), warehouse_engine.begin() as conn:
-        conn.execute(sa.text(
-            "INSERT INTO audit_submission (submission_id, county_code, dataset, period, "
+        conn.execute(_sql(
+            warehouse_engine,
+            "INSERT INTO {audit_submission} (submission_id, county_code, dataset, period, "
             "file_name, extension, relative_path, source_url, archive_path, size_bytes, "
             "modified_at, first_seen_at, processed_at, status, rows_in, rows_loaded, "
             "rows_rejected, rows_held, errors, warnings) VALUES ('x', '530602', "
@@ -287,16 +294,16 @@ def test_concurrent_submissions_of_one_partition_are_serialised(
         statuses = list(pool.map(lambda s: record_submission(warehouse_engine, *s), submissions))
     newest = submissions[-1][0].submission_id
     assert set(statuses) <= {"accepted", "superseded"}  # depends on the threads' order
-    assert rows(warehouse_engine, "SELECT submission_id FROM audit_submission "
+    assert rows(warehouse_engine, "SELECT submission_id FROM {audit_submission} "
                 "WHERE status = 'accepted'") == [(newest,)]
-    assert rows(warehouse_engine, "SELECT DISTINCT submission_id FROM fact_childcare_site_season"
+    assert rows(warehouse_engine, "SELECT DISTINCT submission_id FROM {fact_childcare_site_season}"
                 ) == [(newest,)]
 
 
 def site_versions(engine: Engine, code: str) -> list[tuple[Any, ...]]:
     return rows(engine,
                 "SELECT site_name, valid_from, valid_to, is_current, is_inferred "
-                "FROM dim_childcare_site WHERE site_code = :code ORDER BY valid_from", code=code)
+                "FROM {dim_childcare_site} WHERE site_code = :code ORDER BY valid_from", code=code)
 
 
 def test_scd2_rename_opens_a_new_version_and_facts_follow(warehouse_engine: Engine) -> None:
@@ -312,8 +319,8 @@ def test_scd2_rename_opens_a_new_version_and_facts_follow(warehouse_engine: Engi
         ("红路馨居小学托管点", dt.date(2025, 6, 15), open_end, True, False)]
     assert len(site_versions(warehouse_engine, "ZY-002")) == 1  # unchanged: no new version
     assert rows(warehouse_engine,
-                "SELECT f.period, s.site_name FROM fact_childcare_site_season f "
-                "JOIN dim_childcare_site s ON s.site_key = f.site_key "
+                "SELECT f.period, s.site_name FROM {fact_childcare_site_season} f "
+                "JOIN {dim_childcare_site} s ON s.site_key = f.site_key "
                 "WHERE s.site_code = 'ZY-001' ORDER BY f.period") == [
         ("2024-summer", "红路馨居小学"), ("2025-summer", "红路馨居小学托管点")]
 
@@ -336,7 +343,7 @@ def test_scd2_rename_opens_a_new_version_and_facts_follow(warehouse_engine: Engi
            [b.site("ZY-002", host_type="mobile", start=dt.date(2026, 7, 6),
                    end=dt.date(2026, 8, 15))])
     assert rows(warehouse_engine,
-                "SELECT host_type, is_current FROM dim_childcare_site WHERE site_code = 'ZY-002' "
+                "SELECT host_type, is_current FROM {dim_childcare_site} WHERE site_code = 'ZY-002' "
                 "ORDER BY valid_from") == [("school", False), ("mobile", True)]
 
 
@@ -348,7 +355,7 @@ def test_daily_before_its_site_creates_an_inferred_member(warehouse_engine: Engi
     b.load(warehouse_engine, "childcare_sites", SUMMER, [b.site("ZY-009", name="补报点")])
     assert site_versions(warehouse_engine, "ZY-009") == [
         ("补报点", dt.date(2025, 6, 15), dt.date(9999, 12, 31), True, False)]
-    assert scalar(warehouse_engine, "SELECT COUNT(DISTINCT site_key) FROM fact_childcare_daily") \
+    assert scalar(warehouse_engine, "SELECT COUNT(DISTINCT site_key) FROM {fact_childcare_daily}") \
         == 1
 
 

@@ -11,7 +11,7 @@ from polars.testing import assert_frame_equal
 from sqlalchemy.engine import Engine
 
 from tests.warehouse import builders as b
-from tests.warehouse.backends import WarehouseTemplates, drop_pg_database
+from tests.warehouse.backends import WarehouseTemplates, drop_pg_database, sql_name
 from tests.warehouse.sample import load_sample
 from warehouse.engine import make_engine
 from warehouse.marts import MARTS, read_mart
@@ -49,7 +49,7 @@ def test_registry_covers_the_spec() -> None:
 def test_mart_columns_on_the_backend(warehouse_engine: Engine) -> None:
     for name in MARTS:
         with warehouse_engine.connect() as conn:
-            result = conn.exec_driver_sql(f"SELECT * FROM {name} WHERE 1 = 0")
+            result = conn.exec_driver_sql(f"SELECT * FROM {sql_name(conn, name)} WHERE 1 = 0")
             actual = list(result.keys())
         assert actual == list(MARTS[name].columns), name
         frame = read_mart(warehouse_engine, name)

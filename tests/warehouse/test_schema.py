@@ -1,4 +1,4 @@
-"""ensure_warehouse: idempotent creation and seeding; every model states its grain."""
+"""ensure_warehouse: idempotent creation and seeding; the schemas; every model states its grain."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from sqlalchemy.engine import Engine
 
 from countyflow.reference import counties
 from countyflow.reference.calendar import submission_calendar
+from tests.warehouse.backends import SqlNames
 from warehouse.engine import make_engine
+from warehouse.layout import AUDIT, DW, MARTS_SCHEMA, physical_schemas
 from warehouse.marts import MARTS
 from warehouse.models import Base
 from warehouse.schema import date_frame, ensure_warehouse
@@ -20,9 +22,20 @@ COUNTED = ("dim_date", "dim_period", "dim_county", "dim_department", "dim_vocati
 
 
 def counts(engine: Engine) -> dict[str, int]:
+    names = SqlNames(engine)
     with engine.connect() as conn:
-        return {t: conn.execute(sa.text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
+        return {t: conn.execute(sa.text(f"SELECT COUNT(*) FROM {names[t]}")).scalar_one()
                 for t in COUNTED}
+
+
+def objects(engine: Engine) -> tuple[set[str], set[str]]:
+    """(tables, views) of the warehouse schemas, as `schema.name`."""
+    inspector = sa.inspect(engine)
+    tables, views = set(), set()
+    for schema in physical_schemas(engine.dialect.name):
+        tables |= {f"{schema}.{t}" for t in inspector.get_table_names(schema=schema)}
+        views |= {f"{schema}.{v}" for v in inspector.get_view_names(schema=schema)}
+    return tables, views
 
 
 def test_ensure_warehouse_is_idempotent(warehouse_url: str) -> None:
@@ -32,22 +45,30 @@ def test_ensure_warehouse_is_idempotent(warehouse_url: str) -> None:
         first = counts(engine)
         ensure_warehouse(engine)
         assert counts(engine) == first
-        inspector = sa.inspect(engine)
-        assert set(Base.metadata.tables) <= set(inspector.get_table_names())
-        assert set(MARTS) <= set(inspector.get_view_names())
+        tables, views = objects(engine)
+        if engine.dialect.name == "postgresql":
+            assert tables == set(Base.metadata.tables)  # dw.* and audit.*
+            assert views == {f"{MARTS_SCHEMA}.{name}" for name in MARTS}
+        else:  # DuckDB folds the schemas into main (warehouse.layout)
+            assert tables == {f"main.{t.name}" for t in Base.metadata.tables.values()} | {
+                "main.alembic_version"}
+            assert views == {f"main.{name}" for name in MARTS}
         assert first["dim_county"] == counties().height == 11
         assert first["dim_department"] == 9
         assert first["dim_vocational_track"] == 5
         assert first["dim_volunteer_source"] == 6
         assert first["ref_calendar"] == submission_calendar().height
+        names = SqlNames(engine)
         with engine.connect() as conn:
-            span = conn.execute(sa.text("SELECT MIN(date), MAX(date) FROM dim_date")).one()
+            span = conn.execute(sa.text(
+                f"SELECT MIN(date), MAX(date) FROM {names['dim_date']}")).one()
             assert span[0] == dt.date(2015, 1, 1) and span[1] >= dt.date(2035, 12, 31)
             assert conn.execute(sa.text(
-                "SELECT county_name FROM dim_county WHERE county_code = '530626'"
+                f"SELECT county_name FROM {names['dim_county']} WHERE county_code = '530626'"
             )).scalar_one() == "绥江县"
             assert conn.execute(sa.text(
-                "SELECT COUNT(*) FROM dim_department WHERE department_group = 'surgical'"
+                f"SELECT COUNT(*) FROM {names['dim_department']} "
+                "WHERE department_group = 'surgical'"
             )).scalar_one() == 3
     finally:
         engine.dispose()
@@ -67,5 +88,40 @@ def test_date_dimension_attributes() -> None:
 
 @pytest.mark.parametrize("table", sorted(Base.metadata.tables))
 def test_every_table_states_its_grain(table: str) -> None:
-    model = next(m for m in Base.registry.mappers if m.local_table.name == table).class_
+    model = next(m for m in Base.registry.mappers if m.local_table.fullname == table).class_
     assert model.__doc__ and "grain" in model.__doc__.lower(), table
+
+
+def test_tables_live_in_their_schema_and_answer_to_their_bare_name() -> None:
+    for key, table in Base.metadata.tables.items():
+        expected = AUDIT if table.name.startswith("audit_") else DW
+        assert table.schema == expected and key == f"{expected}.{table.name}"
+        assert Base.metadata.tables[table.name] is table
+    with pytest.raises(KeyError):
+        Base.metadata.tables["no_such_table"]
+
+
+def test_a_client_that_knows_nothing_of_countyflow_reads_every_mart(
+    warehouse_engine: Engine,
+) -> None:
+    """A BI tool's own connection: no search path on PostgreSQL (`marts.<name>`), the file
+    opened by the DuckDB library on DuckDB (bare names: one schema)."""
+    url = warehouse_engine.url
+    warehouse_engine.dispose()  # DuckDB: one process may hold the file; hand it over
+    if warehouse_engine.dialect.name == "duckdb":
+        import duckdb
+
+        conn = duckdb.connect(str(url.database))
+        try:
+            for name in MARTS:
+                conn.execute(f"SELECT * FROM {name}").fetchall()
+        finally:
+            conn.close()
+        return
+    import psycopg
+
+    plain = url.set(drivername="postgresql", query={})
+    with psycopg.connect(plain.render_as_string(hide_password=False)) as conn:
+        assert conn.execute("SHOW search_path").fetchone() == ('"$user", public',)
+        for name in MARTS:
+            conn.execute(f"SELECT * FROM {MARTS_SCHEMA}.{name}").fetchall()

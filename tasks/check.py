@@ -1,0 +1,95 @@
+"""The quality gate task: Great Expectations over the loaded warehouse.
+
+Publishes a markdown artifact (failures, link to Data Docs) and fails the flow run when
+an error-severity expectation fails. `settings.run_quality_checks = False` skips it
+without importing GX (which takes seconds).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact
+from prefect.exceptions import MissingContextError
+from prefect.logging import get_run_logger
+
+from countyflow.settings import Settings
+from tasks.resources import warehouse_engine
+from warehouse.expectations import CheckResult, QualityReport
+
+ARTIFACT_KEY = "countyflow-quality"
+
+
+class QualityGateError(RuntimeError):
+    """An error-severity expectation failed on the loaded warehouse."""
+
+
+@task(retries=0)
+def check_warehouse(settings: Settings) -> QualityReport:
+    """Validate the warehouse; raise `QualityGateError` if an error-severity check fails."""
+    log = _logger()
+    if not settings.run_quality_checks:
+        log.info("quality checks skipped (run_quality_checks = false)")
+        return QualityReport(skipped=True)
+
+    from warehouse.quality import run_quality_checks
+
+    report = run_quality_checks(
+        warehouse_engine(settings),
+        docs_dir=settings.data_docs_dir,
+        severities=settings.quality_severities,
+    )
+    create_markdown_artifact(
+        key=ARTIFACT_KEY, markdown=quality_markdown(report),
+        description="Warehouse quality gate (Great Expectations)",
+    )
+    for result in report.failed_warnings:
+        log.warning("quality warning: %s", result.summary())
+    if report.failed_errors:
+        raise QualityGateError(report.failure_message())
+    log.info("quality gate passed: %d expectations", len(report.results))
+    return report
+
+
+def quality_markdown(report: QualityReport) -> str:
+    """The artifact: a summary line, a table of failures, the Data Docs link."""
+    total, errors, warnings = (
+        len(report.results), len(report.failed_errors), len(report.failed_warnings)
+    )
+    status = "FAILED" if errors else "passed"
+    lines = [
+        f"# Warehouse quality gate: {status}",
+        "",
+        f"{total} expectations: {total - errors - warnings} passed, "
+        f"{errors} error{'s' if errors != 1 else ''} failed, "
+        f"{warnings} warning{'s' if warnings != 1 else ''} failed.",
+    ]
+    if report.failed:
+        lines += [
+            "",
+            "| severity | table | column | unexpected rows | expectation | detail |",
+            "|---|---|---|---|---|---|",
+        ]
+        lines += [_row(r) for r in sorted(report.failed, key=lambda r: (r.severity, r.name))]
+    if report.docs_index is not None:
+        lines += ["", f"Data Docs: [{report.docs_index}]({report.docs_index.resolve().as_uri()})"]
+    return "\n".join(lines)
+
+
+def _row(result: CheckResult) -> str:
+    count = "not evaluated" if result.unexpected_count is None else str(result.unexpected_count)
+    cells = (result.severity, result.table, result.column or "", count, result.name,
+             result.detail or "")
+    return "| " + " | ".join(_cell(c) for c in cells) + " |"
+
+
+def _cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    try:
+        return get_run_logger()
+    except MissingContextError:  # called as a plain function (tests, scripts)
+        return logging.getLogger(__name__)

@@ -1,0 +1,82 @@
+"""Scale-out: the main flow on a Dask cluster of worker processes loads exactly the warehouse
+the default (thread) runner loads, row for row, in every mart and fact table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+import sqlalchemy as sa
+
+from countyflow.settings import Settings
+
+pytestmark = pytest.mark.flow
+
+# 鲁甸 (a rejected file and its correction), 彝良 (attendance older than its registry).
+COUNTIES = ("530621", "530628")
+
+
+def _settings(folder: Path, landing: Path, **overrides: object) -> Settings:
+    return Settings(
+        warehouse_url=f"duckdb:///{folder / 'warehouse.duckdb'}", landing=str(landing),
+        archive_dir=folder / "archive", reports_dir=folder / "reports",
+        staging_dir=folder / "staging", **overrides,
+    )
+
+
+def _tables(url: str) -> dict[str, pl.DataFrame]:
+    """Every mart and fact table, rows sorted on all columns."""
+    from warehouse.engine import make_engine
+    from warehouse.load import FACT_LOADS
+    from warehouse.marts import MARTS, read_mart
+
+    engine = make_engine(url)
+    try:
+        tables = {name: read_mart(engine, name) for name in MARTS}
+        with engine.connect() as conn:
+            for spec in FACT_LOADS.values():
+                result = conn.execute(sa.select(spec.table))
+                frame = pl.DataFrame([tuple(r) for r in result], schema=list(result.keys()), orient="row",
+                                     infer_schema_length=None)
+                tables[spec.table.name] = frame.sort(frame.columns, nulls_last=True)
+    finally:
+        engine.dispose()
+    return tables
+
+
+def test_dask_runner_loads_the_same_warehouse(prefect_harness: None, tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    from countyflow.demo.generate import plan_demo_submissions, write_submissions
+    from flows.ingest import for_workers, ingest_flow_for, ingest_landing_zone
+    from tasks.resources import _engine_for
+
+    landing = tmp_path / "landing"
+    write_submissions(str(landing), [s for s in plan_demo_submissions() if s.file.county_code in COUNTIES])
+
+    threads = _settings(tmp_path / "threads", landing)
+    expected = ingest_landing_zone(threads)
+
+    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                      dashboard_address=":0") as cluster:
+        dask = _settings(tmp_path / "dask", landing, task_runner="dask",
+                         dask_address=cluster.scheduler_address)
+        outcomes = ingest_flow_for(dask)(for_workers(dask))
+    _engine_for.cache_clear()
+
+    assert len(outcomes) == len(expected) > 20
+    assert {o.status for o in outcomes} >= {"accepted", "rejected"}
+
+    def comparable(outcome: object) -> tuple[object, ...]:
+        values = dict(outcome.__dict__)
+        values.pop("report_path")  # under each run's own reports folder
+        return tuple(values.values())
+
+    assert sorted(map(comparable, outcomes)) == sorted(map(comparable, expected))
+    want = _tables(threads.sqlalchemy_url())
+    got = _tables(dask.sqlalchemy_url())
+    assert want.keys() == got.keys()
+    assert sum(frame.height for name, frame in want.items() if name.startswith("fact_")) > 1000
+    for name, frame in want.items():
+        assert got[name].equals(frame), name

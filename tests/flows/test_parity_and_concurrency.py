@@ -1,0 +1,202 @@
+"""The same warehouse on DuckDB and PostgreSQL, and two `countyflow run` at once.
+
+- Parity: the demo through the flow on both backends gives identical marts, row for row,
+  every column (nothing is excluded: `received_at` is the file's modification time, the
+  same on both; `on_time` compares with today on both).
+- Concurrency: two real `countyflow run` processes started together on one landing zone
+  leave exactly the warehouse one run leaves. On PostgreSQL they really run at the same
+  time: the test raises the warehouse's Prefect concurrency limit to 2 slots (what two
+  runs on two Prefect servers, e.g. two terminals without PREFECT_API_URL, amount to), so
+  only the database serialises them. On DuckDB the second process waits for the file
+  (`warehouse.engine`) and then finds nothing new.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from countyflow.settings import Settings
+from tests.warehouse.backends import SqlNames, empty_warehouse_url
+from warehouse.engine import make_engine
+from warehouse.marts import MARTS, read_mart
+from warehouse.models import Base
+
+pytestmark = pytest.mark.flow
+
+# 绥江县 and 彝良县: every dataset and season they report, with the demo's lifecycle cases
+CONCURRENT_COUNTIES = ("530626", "530628")
+
+
+@dataclass
+class Warehouse:
+    backend: str
+    url: str
+    marts: dict[str, pl.DataFrame]
+    ledger: pl.DataFrame
+    facts: dict[str, int]
+
+
+def snapshot(backend: str, url: str) -> Warehouse:
+    engine = make_engine(url)
+    try:
+        marts = {name: read_mart(engine, name) for name in MARTS}
+        names = SqlNames(engine)
+        with engine.connect() as conn:
+            result = conn.execute(text(
+                "SELECT submission_id, county_code, dataset, period, status, superseded_by, "
+                f"rows_in, rows_loaded, rows_rejected, rows_held FROM {names['audit_submission']}"
+            ))
+            ledger = pl.DataFrame([tuple(r) for r in result], schema=list(result.keys()),
+                                  orient="row").sort("submission_id")
+            facts = {t.name: conn.execute(text(f"SELECT COUNT(*) FROM {names[t.name]}")).scalar_one()
+                     for t in Base.metadata.tables.values() if t.name.startswith("fact_")}
+    finally:
+        engine.dispose()
+    return Warehouse(backend, url, marts, ledger, facts)
+
+
+def run_in_process(url: str, landing: Path, folder: Path) -> None:
+    from flows.ingest import ingest_landing_zone
+    from tasks.resources import _engine_for
+
+    # The quality gate reads, never writes: it cannot change a mart, and the two-process
+    # runs below (like test_ingest_flow) run it; skipping it here saves GX's minutes.
+    settings = Settings(warehouse_url=url, landing=str(landing), archive_dir=folder / "archive",
+                        reports_dir=folder / "reports", staging_dir=folder / "staging",
+                        run_quality_checks=False)
+    try:
+        assert ingest_landing_zone(settings)
+    finally:
+        _engine_for.cache_clear()
+
+
+def assert_same_warehouse(actual: Warehouse, expected: Warehouse) -> None:
+    for name in MARTS:
+        assert_frame_equal(actual.marts[name], expected.marts[name], check_exact=True), name
+    assert actual.facts == expected.facts
+    assert_frame_equal(actual.ledger, expected.ledger)
+    assert actual.ledger["submission_id"].is_unique().all()  # one ledger entry per file
+
+
+# ---------------------------------------------------------------------------------- parity
+
+
+@pytest.fixture(scope="module")
+def demo_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from countyflow.demo.generate import write_demo_landing
+
+    landing = tmp_path_factory.mktemp("demo") / "landing"
+    write_demo_landing(str(landing))
+    return landing
+
+
+def test_the_demo_gives_identical_marts_on_duckdb_and_postgresql(
+    prefect_harness: None, demo_landing: Path, tmp_path: Path
+) -> None:
+    warehouses = {}
+    for backend in ("duckdb", "postgresql"):
+        folder = tmp_path / backend
+        with empty_warehouse_url(backend, folder) as url:
+            run_in_process(url, demo_landing, folder)
+            warehouses[backend] = snapshot(backend, url)
+    duckdb, postgresql = warehouses["duckdb"], warehouses["postgresql"]
+    assert postgresql.marts["mart_childcare_site_season"].height >= 997  # the whole demo
+    for name in MARTS:
+        assert duckdb.marts[name].height > 0, name
+    assert_same_warehouse(postgresql, duckdb)
+
+
+# ----------------------------------------------------------------------------- concurrency
+
+
+@pytest.fixture(scope="module")
+def small_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from countyflow.demo import plan_demo_submissions, write_submissions
+
+    landing = tmp_path_factory.mktemp("concurrent") / "landing"
+    write_submissions(str(landing), [s for s in plan_demo_submissions()
+                                     if s.file.county_code in CONCURRENT_COUNTIES])
+    return landing
+
+
+@pytest.fixture(scope="module")
+def one_run(prefect_harness: None, small_landing: Path,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Warehouse]]:
+    """The small landing zone loaded by one run, on each backend."""
+    references = {}
+    folder = tmp_path_factory.mktemp("one-run")
+    for backend in ("duckdb", "postgresql"):
+        with empty_warehouse_url(backend, folder / backend) as url:
+            run_in_process(url, small_landing, folder / backend)
+            references[backend] = snapshot(backend, url)
+    yield references
+
+
+def _start_run(landing: Path, url: str, workdir: Path) -> subprocess.Popen[str]:
+    """`countyflow run` in its own process (the console script's module), sharing the
+    test's Prefect server; archive, reports and staging under `workdir`, shared."""
+    from prefect.settings import PREFECT_API_URL
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COUNTYFLOW_")}
+    env.update(PREFECT_API_URL=str(PREFECT_API_URL.value()), PYTHONUNBUFFERED="1",
+               COLUMNS="200")
+    return subprocess.Popen(
+        [sys.executable, "-m", "countyflow.cli", "run", "--landing", str(landing),
+         "--warehouse", url],
+        cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+
+
+def _run_two_at_once(landing: Path, url: str, workdir: Path) -> list[str]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    processes = [_start_run(landing, url, workdir) for _ in range(2)]
+    outputs = [process.communicate(timeout=600)[0] for process in processes]
+    for process, output in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, output
+    return outputs
+
+
+def _allow_two_runs_at_once(url: str) -> None:
+    """What an operator would do in the UI: give the warehouse's limit a second slot."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+
+    from countyflow.locks import warehouse_lock_name
+
+    name = warehouse_lock_name(Settings(warehouse_url=url).safe_warehouse_url())
+    with get_client(sync_client=True) as client:
+        client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=2))
+
+
+def test_two_runs_at_once_on_postgresql_leave_the_warehouse_of_one(
+    one_run: dict[str, Warehouse], small_landing: Path, tmp_path: Path
+) -> None:
+    with empty_warehouse_url("postgresql", tmp_path) as url:
+        url = make_url(url).render_as_string(hide_password=False)
+        _allow_two_runs_at_once(url)
+        outputs = _run_two_at_once(small_landing, url, tmp_path / "work")
+        # both really worked at the same time: each processed submissions itself
+        assert all("Submissions by status" in output for output in outputs), outputs
+        assert_same_warehouse(snapshot("postgresql", url), one_run["postgresql"])
+
+
+def test_two_runs_at_once_on_duckdb_one_waits_for_the_other(
+    one_run: dict[str, Warehouse], small_landing: Path, tmp_path: Path
+) -> None:
+    url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    outputs = _run_two_at_once(small_landing, url, tmp_path / "work")
+    # one loaded everything; the other waited for the file, then found nothing new
+    assert sorted("Nothing new in the landing zone" in output for output in outputs) == [
+        False, True], outputs
+    assert_same_warehouse(snapshot("duckdb", url), one_run["duckdb"])

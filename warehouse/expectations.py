@@ -1,0 +1,760 @@
+"""What the quality gate expects of a loaded warehouse, derived from its metadata.
+
+This module names every check and says what it asserts; `warehouse.quality` runs them
+with Great Expectations. Nothing here imports GX, so listing, documenting and
+configuring the checks (and the report types the gate returns) costs nothing.
+
+Checks are derived, not hand-listed per table:
+
+- keys: for every `dim_*` / `fact_*` table, its primary key and unique constraints:
+  columns not null, values (or the column combination) unique;
+- SCD type 2 dimensions (a unique (natural key, valid_from) and `is_current`): one
+  current version per natural key, versions ordered and not overlapping, no inferred
+  members left (warning);
+- relationships: every foreign key of a `dim_*` / `fact_*` table, and every column named
+  like another dimension's single-column key (the SCD2 dimensions' `county_code`, which
+  has no foreign key on purpose, see `warehouse.models`) has a matching dimension row;
+  a fact's date key agrees with its date; a fact points at the dimension version valid
+  at the start of its period (warning);
+- SPEC §4 rules: every count column of a contract is ≥ 0 in its fact table, and every
+  error-severity row rule of a contract is mirrored (`RULE_MIRRORS`: the predicate is
+  written here, table, column, severity and message come from the contract);
+- reconciliations: the ledger conserves rows; each current accepted submission has
+  exactly `rows_loaded` fact rows and facts belong only to current accepted
+  submissions; mart totals equal fact totals (`MART_SOURCES`).
+
+GX has no foreign-key, cross-table or SQL-regex expectation that works on every backend
+here, so those checks are `UnexpectedRowsExpectation`s: portable SQL (the common subset
+of DuckDB and PostgreSQL) over the `{batch}` table that returns the offending rows.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import sqlalchemy as sa
+
+from schemas import CONTRACTS
+from schemas.contract import ColumnType, Contract, Rule
+from warehouse.marts import CHILDCARE_KPIS, HEALTH_KPIS, MARTS, VOCATIONAL_KPIS
+from warehouse.models import ACCEPTED_STATUSES, FACT_MODELS, SUBMISSION_STATUSES, Base
+
+Severity = Literal["error", "warning"]
+SEVERITIES: tuple[Severity, ...] = ("error", "warning")
+
+_LEDGER = "audit_submission"
+_ACCEPTED_SQL = ", ".join(f"'{status}'" for status in ACCEPTED_STATUSES)
+
+
+# --------------------------------------------------------------------------- the vocabulary
+
+
+@dataclass(frozen=True)
+class Check:
+    """One expectation on one table.
+
+    `expectation` is the class name in `great_expectations.expectations` and `kwargs` its
+    arguments; `name` is stable (`<table>.<column>.<rule>`) and is what severity
+    overrides and reports refer to. `column` is what the report names (None for a
+    table-level check).
+    """
+
+    name: str
+    table: str
+    column: str | None
+    expectation: str
+    kwargs: Mapping[str, Any]
+    description: str
+    severity: Severity = "error"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one check. `unexpected_count` is the number of offending rows
+    (for a reconciliation: of mismatching totals); None when the check could not be
+    evaluated, which counts as a failure."""
+
+    name: str
+    table: str
+    column: str | None
+    expectation: str
+    severity: Severity
+    passed: bool
+    unexpected_count: int | None = None
+    element_count: int | None = None
+    detail: str | None = None
+    description: str = ""
+
+    def summary(self) -> str:
+        """`table.column: N unexpected rows (name)`, for messages and logs."""
+        where = f"{self.table}.{self.column}" if self.column else self.table
+        if self.unexpected_count is None:
+            what = "could not be evaluated"
+        else:
+            what = f"{self.unexpected_count} unexpected row{'s' if self.unexpected_count != 1 else ''}"
+        text = f"{where}: {what} ({self.name})"
+        return f"{text}: {self.detail}" if self.detail else text
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    """Every check's result; `docs_index` is the Data Docs index.html (None if skipped)."""
+
+    results: tuple[CheckResult, ...] = ()
+    docs_index: Path | None = None
+    skipped: bool = False
+
+    @property
+    def failed(self) -> tuple[CheckResult, ...]:
+        return tuple(r for r in self.results if not r.passed)
+
+    @property
+    def failed_errors(self) -> tuple[CheckResult, ...]:
+        return tuple(r for r in self.failed if r.severity == "error")
+
+    @property
+    def failed_warnings(self) -> tuple[CheckResult, ...]:
+        return tuple(r for r in self.failed if r.severity == "warning")
+
+    @property
+    def success(self) -> bool:
+        """True when no error-severity check failed (warnings never block)."""
+        return not self.failed_errors
+
+    def result(self, name: str) -> CheckResult:
+        for result in self.results:
+            if result.name == name:
+                return result
+        raise KeyError(f"no check named {name!r}")
+
+    def failure_message(self) -> str:
+        """One line per failed error-severity check: table, column and row count."""
+        failed = self.failed_errors
+        lines = [
+            f"warehouse quality gate failed: {len(failed)} error-severity "
+            f"expectation{'s' if len(failed) != 1 else ''} of {len(self.results)} failed"
+        ]
+        lines += [f"- {r.summary()}" for r in failed]
+        if self.docs_index is not None:
+            lines.append(f"Data Docs: {self.docs_index}")
+        return "\n".join(lines)
+
+
+def apply_severities(
+    checks: Sequence[Check], overrides: Mapping[str, str] | None
+) -> tuple[Check, ...]:
+    """`checks` with severities overridden by name or glob (`mart_*`). An exact name
+    wins over a glob; a key that matches no check, or a severity other than
+    error/warning, is a configuration error (a typo must not silently do nothing)."""
+    if not overrides:
+        return tuple(checks)
+    bad = {k: v for k, v in overrides.items() if v not in SEVERITIES}
+    if bad:
+        raise ValueError(f"quality severities must be one of {SEVERITIES}: {bad}")
+    names = [c.name for c in checks]
+    unknown = [k for k in overrides if not fnmatch.filter(names, k)]
+    if unknown:
+        raise ValueError(f"quality severities name no known expectation: {unknown}")
+    globs = [(k, v) for k, v in overrides.items() if k not in names]
+    result = []
+    for check in checks:
+        severity = overrides.get(check.name)
+        if severity is None:
+            severity = next((v for k, v in globs if fnmatch.fnmatchcase(check.name, k)), None)
+        result.append(replace(check, severity=severity) if severity else check)
+    return tuple(result)
+
+
+# ------------------------------------------------------------------------------ SQL helpers
+
+
+def _q(identifier: str) -> str:
+    """A quoted identifier (every name here is lower case, so quoting keeps it as is)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    """A SQL string literal, safe inside a GX query template (braces doubled)."""
+    return ("'" + text.replace("'", "''") + "'").replace("{", "{{").replace("}", "}}")
+
+
+_STRING_LITERAL = re.compile(r"'(?:[^']|'')*'")
+_JOIN = re.compile(r"\bJOIN\b", re.IGNORECASE)
+
+
+def _rows(
+    name: str, table: str, column: str | None, query: str, description: str,
+    severity: Severity = "error",
+) -> Check:
+    """A check that passes when `query` over the table (`{batch}`) returns no rows.
+
+    GX substitutes `{batch}` with an aliased sub-select (`… AS subselect`) unless the
+    query contains a JOIN, in which case the query must alias it itself (PostgreSQL < 16
+    rejects an unaliased sub-select). So: a query with a JOIN reads `{batch} AS b`; a
+    query without one reads plain `{batch}` and uses bare column names.
+    """
+    query = " ".join(query.split())
+    joins = bool(_JOIN.search(_STRING_LITERAL.sub("''", query)))
+    if joins != ("{batch} AS b" in query) or query.count("{batch}") != 1:
+        raise ValueError(f"{name}: alias {{batch}} AS b exactly when the query joins: {query}")
+    return Check(name, table, column, "UnexpectedRowsExpectation",
+                 {"unexpected_rows_query": query}, description, severity)
+
+
+def _row_id(table: sa.Table, alias: str, *more: str) -> str:
+    """The primary-key columns of `table` and `more`, to name offending rows."""
+    names = dict.fromkeys([*(c.name for c in table.primary_key.columns), *more])
+    return ", ".join(f"{alias}.{_q(name)}" for name in names)
+
+
+def _column(
+    name: str, table: str, column: str, expectation: str, description: str,
+    severity: Severity = "error", **kwargs: Any,
+) -> Check:
+    return Check(name, table, column, expectation, {"column": column, **kwargs}, description,
+                 severity)
+
+
+def _pair(
+    name: str, table: str, greater: str, smaller: str, description: str,
+    severity: Severity = "error", *, or_equal: bool = True, column: str | None = None,
+) -> Check:
+    """`greater` > `smaller` (≥ with `or_equal`) where both are present."""
+    return Check(
+        name, table, column or greater, "ExpectColumnPairValuesAToBeGreaterThanB",
+        {"column_A": greater, "column_B": smaller, "or_equal": or_equal,
+         "ignore_row_if": "either_value_is_missing"},
+        description, severity,
+    )
+
+
+# ------------------------------------------------------------------------ schema structure
+
+
+def _warehouse_tables(metadata: sa.MetaData) -> list[sa.Table]:
+    return [t for t in metadata.sorted_tables if t.name.startswith(("dim_", "fact_"))]
+
+
+def _unique_column_sets(table: sa.Table) -> list[tuple[str, ...]]:
+    """The primary key first, then every unique constraint, without repeats."""
+    sets: list[tuple[str, ...]] = [tuple(c.name for c in table.primary_key.columns)]
+    for constraint in table.constraints:
+        if isinstance(constraint, sa.UniqueConstraint):
+            sets.append(tuple(c.name for c in constraint.columns))
+    sets += [(c.name,) for c in table.columns if c.unique]
+    seen: list[tuple[str, ...]] = []
+    for columns in sets:
+        if columns and columns not in seen:
+            seen.append(columns)
+    return seen
+
+
+@dataclass(frozen=True)
+class Scd2:
+    """An SCD type 2 dimension as its metadata shows it."""
+
+    table: str
+    key: str
+    natural_key: str
+
+
+def scd2_dimensions(metadata: sa.MetaData = Base.metadata) -> dict[str, Scd2]:
+    """SCD2 dimensions by table name: tables with `is_current`, `valid_from`, `valid_to`
+    and a unique (natural key, valid_from)."""
+    found: dict[str, Scd2] = {}
+    for table in _warehouse_tables(metadata):
+        if not {"is_current", "valid_from", "valid_to"} <= set(table.columns.keys()):
+            continue
+        for columns in _unique_column_sets(table):
+            if "valid_from" in columns and len(columns) == 2:
+                natural = next(c for c in columns if c != "valid_from")
+                key = next(iter(table.primary_key.columns)).name
+                found[table.name] = Scd2(table.name, key, natural)
+    return found
+
+
+@dataclass(frozen=True)
+class Reference:
+    """column → ref_table.ref_column; `declared` False for a logical relationship."""
+
+    table: str
+    column: str
+    ref_table: str
+    ref_column: str
+    declared: bool = True
+
+
+def references(metadata: sa.MetaData = Base.metadata) -> list[Reference]:
+    """Every single-column relationship of a `dim_*` / `fact_*` table: declared foreign
+    keys, and columns named like another dimension's single-column primary key."""
+    tables = _warehouse_tables(metadata)
+    dim_keys: dict[str, str] = {}
+    for table in tables:
+        pk = list(table.primary_key.columns)
+        if table.name.startswith("dim_") and len(pk) == 1:
+            dim_keys.setdefault(pk[0].name, table.name)
+    found: list[Reference] = []
+    for table in tables:
+        for column in table.columns:
+            fks = list(column.foreign_keys)
+            if fks:
+                target = fks[0].column
+                found.append(Reference(table.name, column.name, target.table.name, target.name))
+            elif column.name in dim_keys and dim_keys[column.name] != table.name:
+                found.append(
+                    Reference(table.name, column.name, dim_keys[column.name], column.name,
+                              declared=False)
+                )
+    return found
+
+
+# ------------------------------------------------------------------------------ key checks
+
+
+def key_checks(table: sa.Table) -> Iterator[Check]:
+    t = table.name
+    not_null_done: set[str] = set()
+    for columns in _unique_column_sets(table):
+        for column in columns:
+            if column not in not_null_done:
+                not_null_done.add(column)
+                yield _column(f"{t}.{column}.not_null", t, column,
+                              "ExpectColumnValuesToNotBeNull", f"{t}.{column} is never NULL (key)")
+        if len(columns) == 1:
+            yield _column(f"{t}.{columns[0]}.unique", t, columns[0],
+                          "ExpectColumnValuesToBeUnique", f"{t}.{columns[0]} is unique (key)")
+        else:
+            label = "+".join(columns)
+            yield Check(f"{t}.{label}.unique", t, label, "ExpectCompoundColumnsToBeUnique",
+                        {"column_list": list(columns)},
+                        f"({', '.join(columns)}) is unique in {t} (key)")
+
+
+def scd2_checks(dim: Scd2) -> Iterator[Check]:
+    t, nk, key = dim.table, _q(dim.natural_key), _q(dim.key)
+    yield _rows(
+        f"{t}.{dim.natural_key}.one_current", t, dim.natural_key,
+        f"""SELECT {nk}, COUNT(*) AS versions,
+                   SUM(CASE WHEN is_current THEN 1 ELSE 0 END) AS current_versions
+            FROM {{batch}} GROUP BY {nk}
+            HAVING SUM(CASE WHEN is_current THEN 1 ELSE 0 END) <> 1""",
+        f"every {dim.natural_key} has exactly one current version (is_current)",
+    )
+    yield _pair(f"{t}.valid_to.after_valid_from", t, "valid_to", "valid_from",
+                "every version ends after it starts (valid_to > valid_from)", or_equal=False)
+    yield _rows(
+        f"{t}.{dim.natural_key}.no_overlap", t, dim.natural_key,
+        f"""SELECT DISTINCT b.{nk}, b.{key}, b.valid_from, b.valid_to
+            FROM {{batch}} AS b JOIN {_q(t)} AS o
+              ON o.{nk} = b.{nk} AND o.{key} <> b.{key}
+             AND o.valid_from < b.valid_to AND b.valid_from < o.valid_to""",
+        f"the versions of one {dim.natural_key} do not overlap in time",
+    )
+    yield _rows(
+        f"{t}.is_inferred.none", t, "is_inferred",
+        f"SELECT {nk}, {key}, county_code FROM {{batch}} WHERE is_inferred",
+        f"no {dim.natural_key} is known only from a reference (its registry row never came)",
+        severity="warning",
+    )
+
+
+def reference_checks(table: sa.Table, ref: Reference) -> Iterator[Check]:
+    c, rc = _q(ref.column), _q(ref.ref_column)
+    kind = "foreign key" if ref.declared else "logical reference (no foreign key)"
+    yield _rows(
+        f"{ref.table}.{ref.column}.in_{ref.ref_table}", ref.table, ref.column,
+        f"""SELECT {_row_id(table, "b", ref.column)} FROM {{batch}} AS b
+            LEFT JOIN {_q(ref.ref_table)} AS r ON r.{rc} = b.{c}
+            WHERE b.{c} IS NOT NULL AND r.{rc} IS NULL""",
+        f"every {ref.table}.{ref.column} has a matching {ref.ref_table} row ({kind})",
+    )
+
+
+def date_key_checks(table: sa.Table, refs: Sequence[Reference]) -> Iterator[Check]:
+    """A `<x>_key` referencing dim_date agrees with the table's date column `<x>`."""
+    for ref in refs:
+        if ref.table != table.name or ref.ref_table != "dim_date":
+            continue
+        date_column = ref.column.removesuffix("_key")
+        if date_column == ref.column or date_column not in table.columns:
+            continue
+        yield _rows(
+            f"{table.name}.{ref.column}.matches_{date_column}", table.name, ref.column,
+            f"""SELECT {_row_id(table, "b", date_column, ref.column)}
+                FROM {{batch}} AS b
+                JOIN dim_date AS d ON d.date_key = b.{_q(ref.column)}
+                WHERE d.{_q("date")} <> b.{_q(date_column)}""",
+            f"{ref.column} is the dim_date key of {date_column}",
+        )
+
+
+def version_checks(
+    table: sa.Table, refs: Sequence[Reference], dims: Mapping[str, Scd2]
+) -> Iterator[Check]:
+    """A fact points at the SCD2 version valid at the start of its period (the loader's
+    rule); a warning, since a code first reported later legitimately takes its
+    earliest version."""
+    if "period" not in table.columns:
+        return
+    for ref in refs:
+        dim = dims.get(ref.ref_table)
+        if ref.table != table.name or dim is None:
+            continue
+        yield _rows(
+            f"{table.name}.{ref.column}.valid_for_period", table.name, ref.column,
+            f"""SELECT {_row_id(table, "b", "period")}, d.{_q(dim.natural_key)},
+                       d.valid_from, d.valid_to
+                FROM {{batch}} AS b
+                JOIN {_q(dim.table)} AS d ON d.{_q(dim.key)} = b.{_q(ref.column)}
+                JOIN dim_period AS p ON p.period = b.period
+                WHERE NOT (d.valid_from <= p.start_date AND p.start_date < d.valid_to)""",
+            f"{ref.column} is the {dim.table} version valid at the start of the period",
+            severity="warning",
+        )
+
+
+# ------------------------------------------------------------------- SPEC §4 (contracts)
+
+
+@dataclass(frozen=True)
+class Between:
+    """min ≤ value ≤ max (strict where asked); NULL passes (an optional value)."""
+
+    min_value: float | None
+    max_value: float | None = None
+    strict_min: bool = False
+
+
+@dataclass(frozen=True)
+class NotAbove:
+    """value ≤ other column (both present)."""
+
+    other: str
+
+
+@dataclass(frozen=True)
+class NotBelow:
+    """value ≥ other column (both present)."""
+
+    other: str
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A code matches `pattern` in full. Only bracket expressions and {m,n} counts: the
+    part of `SIMILAR TO` that DuckDB and PostgreSQL read alike (GX's regex expectation
+    raises "Regex is not supported for dialect duckdb")."""
+
+    pattern: str
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"(\[[0-9A-Za-z-]+\](\{\d+(,\d+)?\})?)+", self.pattern):
+            raise ValueError(f"not a portable SIMILAR TO pattern: {self.pattern!r}")
+
+
+@dataclass(frozen=True)
+class InPeriod:
+    """A date lies within its row's period (dim_period start … end)."""
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A site has a registry row (fact_childcare_site_season) in its county and period."""
+
+
+RuleMirror = Between | NotAbove | NotBelow | Pattern | InPeriod | Registered
+
+RULE_MIRRORS: Mapping[str, RuleMirror] = {
+    # codes live in the SCD2 dimension whose natural key they are
+    "school_code_format": Pattern("[0-9]{10}"),
+    "site_code_format": Pattern("[0-9A-Za-z-]{4,32}"),
+    "facility_code_format": Pattern("[0-9A-Z]{6,18}"),
+    # values
+    "grade_range": Between(1, 3),
+    "hours_out_of_range": Between(0, 12, strict_min=True),
+    "meal_subsidy_out_of_range": Between(0, 50),
+    "volunteers_below_one": Between(1),
+    "dropouts_exceed_enrolled": NotAbove("enrolled"),
+    "left_behind_exceed_enrolled": NotAbove("children_enrolled"),
+    "relocated_exceed_enrolled": NotAbove("children_enrolled"),
+    "end_before_start": NotBelow("start_date"),
+    # context
+    "start_outside_season": InPeriod(),
+    "end_outside_season": InPeriod(),
+    "date_outside_season": InPeriod(),
+    "site_not_registered": Registered(),
+}
+"""How each error-severity contract rule is checked in the warehouse, by rule id.
+Warning rules are not mirrored: their rows are loaded by design and listed in
+audit_issue. tests/warehouse/test_quality.py fails when a contract gains an error rule
+that is missing here."""
+
+
+def _code_dimension(column: str, dims: Mapping[str, Scd2]) -> str:
+    """The SCD2 dimension whose natural key `column` is (codes are stored there)."""
+    for dim in dims.values():
+        if dim.natural_key == column:
+            return dim.table
+    raise ValueError(f"no SCD2 dimension has the natural key {column!r}")
+
+
+def _mirror(
+    contract: Contract, rule: Rule, mirror: RuleMirror, dims: Mapping[str, Scd2]
+) -> Check:
+    fact = FACT_MODELS[contract.dataset].__table__.name
+    col = rule.column
+    text = f"{rule.message_en} / {rule.message_zh} (contract rule {rule.id})"
+    severity: Severity = "error" if rule.severity.value == "error" else "warning"
+    match mirror:
+        case Between(min_value, max_value, strict_min):
+            return _column(f"{fact}.{col}.{rule.id}", fact, col,
+                           "ExpectColumnValuesToBeBetween", text, severity,
+                           min_value=min_value, max_value=max_value, strict_min=strict_min)
+        case NotAbove(other):
+            return _pair(f"{fact}.{col}.{rule.id}", fact, other, col, text, severity,
+                         column=col)
+        case NotBelow(other):
+            return _pair(f"{fact}.{col}.{rule.id}", fact, col, other, text, severity)
+        case Pattern(pattern):
+            dim = _code_dimension(col, dims)
+            return _rows(f"{dim}.{col}.{rule.id}", dim, col,
+                         f"""SELECT {_q(col)}, valid_from FROM {{batch}}
+                             WHERE NOT ({_q(col)} SIMILAR TO {_lit(pattern)})""",
+                         text, severity)
+        case InPeriod():
+            return _rows(f"{fact}.{col}.{rule.id}", fact, col,
+                         f"""SELECT b.submission_id, b.source_row, b.period, b.{_q(col)}
+                             FROM {{batch}} AS b JOIN dim_period AS p ON p.period = b.period
+                             WHERE b.{_q(col)} < p.start_date OR b.{_q(col)} > p.end_date""",
+                         text, severity)
+        case Registered():
+            # the fact stores the site's key, not its code
+            return _rows(f"{fact}.site_key.{rule.id}", fact, "site_key",
+                         """SELECT b.submission_id, b.source_row, b.county_code, b.period,
+                                   d.site_code
+                            FROM {batch} AS b
+                            JOIN dim_childcare_site AS d ON d.site_key = b.site_key
+                            WHERE NOT EXISTS (
+                                SELECT 1 FROM fact_childcare_site_season AS r
+                                JOIN dim_childcare_site AS rd ON rd.site_key = r.site_key
+                                WHERE rd.site_code = d.site_code AND r.period = b.period
+                                  AND r.county_code = b.county_code)""",
+                         text, severity)
+    raise TypeError(mirror)  # pragma: no cover
+
+
+def contract_checks(dims: Mapping[str, Scd2]) -> Iterator[Check]:
+    """Counts ≥ 0 and every mirrored error rule, per dataset contract."""
+    seen: set[str] = set()
+    for dataset, contract in CONTRACTS.items():
+        fact = FACT_MODELS[dataset].__table__
+        for column in contract.columns:
+            if column.type is ColumnType.COUNT and column.name in fact.columns:
+                yield _column(f"{fact.name}.{column.name}.non_negative", fact.name, column.name,
+                              "ExpectColumnValuesToBeBetween",
+                              f"{column.name} is a count: an integer ≥ 0 (SPEC §4)", min_value=0)
+        for rule in contract.rules:
+            if rule.severity.value == "error" and rule.id in RULE_MIRRORS:
+                check = _mirror(contract, rule, RULE_MIRRORS[rule.id], dims)
+                if check.name not in seen:  # a code rule shared by several contracts
+                    seen.add(check.name)
+                    yield check
+
+
+def derived_checks() -> Iterator[Check]:
+    """Measures the transforms derive."""
+    yield _rows(
+        "fact_childcare_site_season.service_days.matches_dates", "fact_childcare_site_season",
+        "service_days",
+        """SELECT submission_id, source_row, start_date, end_date, service_days
+           FROM {batch} WHERE service_days <> (end_date - start_date) + 1""",
+        "service_days = end_date − start_date + 1",
+    )
+
+
+# ---------------------------------------------------------------------- reconciliations
+
+
+def ledger_checks() -> Iterator[Check]:
+    t = _LEDGER
+    yield _column(f"{t}.status.known", t, "status", "ExpectColumnValuesToBeInSet",
+                  "status is one of the ledger's statuses", value_set=list(SUBMISSION_STATUSES))
+    yield _rows(
+        f"{t}.rows_in.conserved", t, "rows_in",
+        """SELECT submission_id, rows_in, rows_loaded, rows_rejected, rows_held
+           FROM {batch} WHERE rows_in <> rows_loaded + rows_rejected + rows_held""",
+        "nothing lost: rows_in = rows_loaded + rows_rejected + rows_held (SPEC §5)",
+    )
+    yield _rows(
+        f"{t}.rows_loaded.status_consistent", t, "rows_loaded",
+        """SELECT submission_id, status, rows_loaded FROM {batch}
+           WHERE status IN ('rejected', 'waiting') AND rows_loaded <> 0""",
+        "a rejected or waiting submission has loaded no rows",
+    )
+    yield _rows(
+        f"{t}.period.one_accepted", t, "period",
+        f"""SELECT county_code, dataset, period, COUNT(*) AS accepted
+            FROM {{batch}} WHERE status IN ({_ACCEPTED_SQL})
+            GROUP BY county_code, dataset, period HAVING COUNT(*) > 1""",
+        "a partition has at most one current accepted submission",
+    )
+    for dataset, model in FACT_MODELS.items():
+        fact = model.__table__.name
+        yield _rows(
+            f"{t}.rows_loaded.matches_{fact}", t, "rows_loaded",
+            f"""SELECT b.submission_id, b.county_code, b.period, b.rows_loaded,
+                       COUNT(f.source_row) AS fact_rows
+                FROM {{batch}} AS b LEFT JOIN {_q(fact)} AS f ON f.submission_id = b.submission_id
+                WHERE b.dataset = {_lit(dataset)} AND b.status IN ({_ACCEPTED_SQL})
+                GROUP BY b.submission_id, b.county_code, b.period, b.rows_loaded
+                HAVING COUNT(f.source_row) <> b.rows_loaded""",
+            f"each current accepted {dataset} submission has rows_loaded rows in {fact}",
+        )
+        yield _rows(
+            f"{fact}.submission_id.current_accepted", fact, "submission_id",
+            f"""SELECT b.submission_id, b.source_row FROM {{batch}} AS b
+                LEFT JOIN {t} AS a
+                  ON a.submission_id = b.submission_id AND a.status IN ({_ACCEPTED_SQL})
+                 AND a.dataset = {_lit(dataset)} AND a.county_code = b.county_code
+                 AND a.period = b.period
+                WHERE a.submission_id IS NULL""",
+            f"{fact} holds only rows of the current accepted {dataset} submission of "
+            "their partition (superseded facts were deleted)",
+        )
+
+
+@dataclass(frozen=True)
+class MartSource:
+    """A fact table a mart aggregates. Integer measures the mart and the fact share by
+    name are reconciled automatically; `extra` maps a mart column (None = the row
+    count) to (mart aggregate, fact aggregate)."""
+
+    fact: str
+    extra: Mapping[str | None, tuple[str, str]] = field(default_factory=dict)
+    same_name: bool = True
+
+
+MART_SOURCES: Mapping[str, tuple[MartSource, ...]] = {
+    "mart_childcare_county_season": (
+        MartSource("fact_childcare_site_season", {"sites": ("SUM(b.sites)", "COUNT(*)")}),
+        MartSource("fact_childcare_volunteers",
+                   {"volunteers_total": ("SUM(b.volunteers_total)", "SUM(f.volunteers)")}),
+    ),
+    "mart_childcare_site_season": (
+        MartSource("fact_childcare_site_season", {None: ("COUNT(*)", "COUNT(*)")}),
+    ),
+    "mart_vocational_county_year": (MartSource("fact_vocational_enrollment"),),
+    "mart_health_facility_month": (
+        MartSource("fact_health_monthly", {"departments": ("SUM(b.departments)", "COUNT(*)")}),
+    ),
+    "mart_submission_status": (
+        MartSource(_LEDGER, {"current_rows_loaded": (
+            "SUM(b.current_rows_loaded)",
+            f"SUM(CASE WHEN f.status IN ({_ACCEPTED_SQL}) THEN f.rows_loaded ELSE 0 END)",
+        )}, same_name=False),
+    ),
+}
+"""What each mart aggregates, for the mart = fact total reconciliations."""
+
+_KPI_SOURCES: Mapping[str, tuple[str, Sequence[tuple[str, str]]]] = {
+    "childcare": ("fact_childcare_site_season", CHILDCARE_KPIS),
+    "vocational": ("fact_vocational_enrollment", VOCATIONAL_KPIS),
+    "health": ("fact_health_monthly", HEALTH_KPIS),
+}
+
+
+def _measure_columns(table: sa.Table) -> set[str]:
+    """Integer columns that are measures: not keys, not references, not `source_row`."""
+    return {
+        c.name for c in table.columns
+        if isinstance(c.type, sa.Integer) and not c.primary_key and not c.foreign_keys
+        and not c.name.endswith("_key")
+    }
+
+
+def _total_mismatch(mart_total: str, fact_total: str, fact: str, where: str = "") -> str:
+    return f"""SELECT m.total AS mart_total, f.total AS fact_total
+               FROM (SELECT CAST(COALESCE({mart_total}, 0) AS BIGINT) AS total
+                     FROM {{batch}} AS b {where}) AS m
+               CROSS JOIN (SELECT CAST(COALESCE({fact_total}, 0) AS BIGINT) AS total
+                           FROM {_q(fact)} AS f) AS f
+               WHERE m.total <> f.total"""
+
+
+def mart_checks(metadata: sa.MetaData = Base.metadata) -> Iterator[Check]:
+    for mart_name, sources in MART_SOURCES.items():
+        mart = MARTS[mart_name]
+        for source in sources:
+            pairs: dict[str | None, tuple[str, str]] = {}
+            if source.same_name:
+                shared = _measure_columns(metadata.tables[source.fact]) & {
+                    name for name, dtype in mart.columns.items() if dtype.is_integer()
+                }
+                pairs |= {m: (f"SUM(b.{_q(m)})", f"SUM(f.{_q(m)})") for m in sorted(shared)}
+            pairs |= dict(source.extra)
+            for column, (mart_total, fact_total) in pairs.items():
+                label = column or "rows"
+                yield _rows(
+                    f"{mart_name}.{label}.equals_{source.fact}", mart_name, column,
+                    _total_mismatch(mart_total, fact_total, source.fact),
+                    f"{mart_name}: total {label} equals {source.fact} ({fact_total})",
+                )
+    for domain, (fact, kpis) in _KPI_SOURCES.items():
+        measures = _measure_columns(metadata.tables[fact])
+        for metric in sorted(m for m, expression in kpis if m == expression and m in measures):
+            yield _rows(
+                f"mart_city_kpi.value.{domain}_{metric}_equals_{fact}", "mart_city_kpi", "value",
+                _total_mismatch(
+                    "SUM(b.value)", f"SUM(f.{_q(metric)})", fact,
+                    f"WHERE b.domain = {_lit(domain)} AND b.metric = {_lit(metric)}",
+                ),
+                f"mart_city_kpi {domain}/{metric} summed over periods equals {fact}",
+            )
+
+
+# ---------------------------------------------------------------------------------- all
+
+
+def build_checks(metadata: sa.MetaData = Base.metadata) -> tuple[Check, ...]:
+    """Every check of the gate, in a stable order (tables, then reconciliations)."""
+    dims = scd2_dimensions(metadata)
+    refs = references(metadata)
+    checks: list[Check] = []
+    for table in _warehouse_tables(metadata):
+        checks += key_checks(table)
+        if table.name in dims:
+            checks += scd2_checks(dims[table.name])
+        for ref in refs:
+            if ref.table == table.name:
+                checks += reference_checks(table, ref)
+        checks += date_key_checks(table, refs)
+        checks += version_checks(table, refs, dims)
+    checks += contract_checks(dims)
+    checks += derived_checks()
+    checks += ledger_checks()
+    checks += mart_checks(metadata)
+    names = [c.name for c in checks]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"duplicate check names: {duplicates}")
+    return tuple(checks)
+
+
+__all__ = [
+    "MART_SOURCES",
+    "RULE_MIRRORS",
+    "SEVERITIES",
+    "Check",
+    "CheckResult",
+    "QualityReport",
+    "Severity",
+    "apply_severities",
+    "build_checks",
+    "references",
+    "scd2_dimensions",
+]
