@@ -110,6 +110,17 @@ def _county_attribute() -> Mapped[str]:
     return mapped_column(sa.String, nullable=False)
 
 
+class ScdVersion:
+    """The version columns every SCD type 2 dimension ends with (after its attributes)."""
+
+    # sort_order keeps them after the dimension's own columns, as the migrations created them.
+    valid_from: Mapped[dt.date] = mapped_column(sa.Date, nullable=False, sort_order=100)
+    valid_to: Mapped[dt.date] = mapped_column(sa.Date, nullable=False, sort_order=101)
+    is_current: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, sort_order=102)
+    is_inferred: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False,
+                                              sort_order=103)
+
+
 def _period_fk(primary_key: bool = False) -> Mapped[str]:
     return mapped_column(
         sa.String, sa.ForeignKey(f"{DW}.dim_period.period"), nullable=False, primary_key=primary_key
@@ -167,7 +178,7 @@ class DimPeriod(Base):
     prev_year_period: Mapped[str] = mapped_column(sa.String, nullable=False)
 
 
-class DimSchool(Base):
+class DimSchool(ScdVersion, Base):
     """Vocational school, SCD type 2. Grain: one version of one school (school_code ×
     valid_from); a change of name or county opens a new version."""
 
@@ -178,13 +189,9 @@ class DimSchool(Base):
     school_code: Mapped[str] = mapped_column(sa.String, nullable=False)
     school_name: Mapped[str | None] = mapped_column(sa.String)
     county_code: Mapped[str] = _county_attribute()
-    valid_from: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
-    valid_to: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
-    is_current: Mapped[bool] = mapped_column(sa.Boolean, nullable=False)
-    is_inferred: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
 
 
-class DimChildcareSite(Base):
+class DimChildcareSite(ScdVersion, Base):
     """Holiday childcare site, SCD type 2. Grain: one version of one site (site_code ×
     valid_from); a change of name, host type, county or township opens a new version.
     `is_inferred` marks a member created from a reference (daily attendance, volunteers)
@@ -199,13 +206,9 @@ class DimChildcareSite(Base):
     host_type: Mapped[str | None] = mapped_column(sa.String)
     township: Mapped[str | None] = mapped_column(sa.String)
     county_code: Mapped[str] = _county_attribute()
-    valid_from: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
-    valid_to: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
-    is_current: Mapped[bool] = mapped_column(sa.Boolean, nullable=False)
-    is_inferred: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
 
 
-class DimHealthFacility(Base):
+class DimHealthFacility(ScdVersion, Base):
     """Health facility, SCD type 2. Grain: one version of one facility (facility_code ×
     valid_from); a change of name or county opens a new version."""
 
@@ -216,10 +219,6 @@ class DimHealthFacility(Base):
     facility_code: Mapped[str] = mapped_column(sa.String, nullable=False)
     facility_name: Mapped[str | None] = mapped_column(sa.String)
     county_code: Mapped[str] = _county_attribute()
-    valid_from: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
-    valid_to: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
-    is_current: Mapped[bool] = mapped_column(sa.Boolean, nullable=False)
-    is_inferred: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
 
 
 class DimDepartment(Base):
