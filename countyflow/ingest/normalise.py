@@ -391,26 +391,78 @@ def typed_schema(contract: Contract) -> dict[str, pl.DataType | type[pl.DataType
     return {**{column.name: column.dtype for column in contract.columns}, SOURCE_ROW: pl.Int64}
 
 
+def _normaliser_key(column: Column) -> tuple[object, ...]:
+    """Columns with equal keys are read by the same normaliser, so share one pass."""
+    vocabulary = tuple((k, tuple(v)) for k, v in (column.vocabulary or {}).items())
+    if column.type in (ColumnType.ENUM, ColumnType.TEXT):
+        return (column.type, vocabulary)
+    return (column.type,)
+
+
+def _distinct_readings(frame: pl.LazyFrame, columns: list[Column], *,
+                       period: Period | None) -> pl.LazyFrame:
+    """Every distinct text of `columns` once, with its reading: `raw`, `missing`, `value`, `problem`."""
+    texts = pl.concat(
+        [frame.select(pl.col(c.name).cast(pl.Utf8).alias(_RAW)) for c in columns]
+    ).unique()
+    reading = normaliser_for(columns[0], period=period)(pl.col(_RAW))
+    return texts.select(
+        pl.col(_RAW),
+        is_missing(pl.col(_RAW)).alias("missing"),
+        reading.struct.field("value"),
+        reading.struct.field("problem"),
+    )
+
+
 def normalise_values(frame: pl.DataFrame, contract: Contract, *,
                      period: Period | None) -> pl.DataFrame:
-    """Typed contract columns, `source_row`, and one `__problem__<column>` column per input column."""
+    """Typed contract columns, `source_row`, and one `__problem__<column>` column per input column.
+
+    Spreadsheets repeat themselves (a site code, a date or a small count recurs thousands
+    of times), so each normaliser reads the distinct texts of all its columns once and the
+    readings are joined back by text: the cost follows the distinct texts, not the cells,
+    and a normaliser's fixed cost is paid once per frame rather than once per column. The
+    result equals `normalise_column` applied cell by cell.
+    """
     if SOURCE_ROW not in frame.columns:
         frame = frame.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(SOURCE_ROW))
     present = [column for column in contract.columns if column.name in frame.columns]
-    # Materialise each column's struct once, then take its fields.
-    structs = frame.lazy().select(
-        pl.col(SOURCE_ROW).cast(pl.Int64),
-        *(normalise_column(pl.col(c.name), c, period=period).alias(_STRUCT + c.name)
-          for c in present),
-    ).collect()
-    values = [
-        pl.col(_STRUCT + column.name).struct.field("value").alias(column.name)
-        if column in present else pl.lit(None, dtype=column.dtype).alias(column.name)
-        for column in contract.columns
-    ]
-    problems = [pl.col(_STRUCT + c.name).struct.field("problem").alias(_PROBLEM + c.name)
-                for c in present]
-    return structs.select(*values, SOURCE_ROW, *problems)
+    groups: dict[tuple[object, ...], list[Column]] = {}
+    for column in present:
+        groups.setdefault(_normaliser_key(column), []).append(column)
+    source = frame.lazy()
+    readings = dict(zip(
+        groups,
+        pl.collect_all([_distinct_readings(source, cols, period=period) for cols in groups.values()]),
+        strict=True,
+    ))
+    joined = source.select(pl.col(SOURCE_ROW).cast(pl.Int64),
+                           *(pl.col(c.name).cast(pl.Utf8) for c in present))
+    for column in present:
+        suffix = _STRUCT + column.name
+        joined = joined.join(
+            readings[_normaliser_key(column)].lazy().rename(
+                {name: name + suffix for name in (_RAW, "missing", "value", "problem")}),
+            left_on=column.name, right_on=_RAW + suffix, how="left", nulls_equal=True,
+            maintain_order="left",
+        )
+    values: list[pl.Expr] = []
+    problems: list[pl.Expr] = []
+    for column in contract.columns:
+        if column not in present:
+            values.append(pl.lit(None, dtype=column.dtype).alias(column.name))
+            continue
+        suffix = _STRUCT + column.name
+        missing = pl.col("missing" + suffix)
+        required = pl.lit("value_required") if column.required else pl.lit(None, dtype=pl.Utf8)
+        values.append(
+            pl.when(~missing).then(pl.col("value" + suffix)).cast(column.dtype).alias(column.name)
+        )
+        problems.append(
+            pl.when(missing).then(required).otherwise(pl.col("problem" + suffix))
+            .cast(pl.Utf8).alias(_PROBLEM + column.name)
+        )
+    return joined.select(*values, SOURCE_ROW, *problems).collect()
 
 
 def normalise_frame(frame: pl.DataFrame, contract: Contract, *,

@@ -23,6 +23,7 @@ from countyflow.ingest.normalise import (
     normalise_frame,
     normalise_grade,
     normalise_text,
+    normalise_values,
     split,
 )
 from countyflow.periods import Period, parse_period
@@ -369,3 +370,30 @@ def test_every_column_type_never_raises(texts: list[str | None]) -> None:
 
 def test_excel_serial_is_1900_date_system() -> None:
     assert EXCEL_EPOCH + timedelta(days=45844) == date(2025, 7, 6)
+
+
+def test_normalise_values_reads_repeated_texts_like_cell_by_cell() -> None:
+    """Distinct texts are normalised once and joined back; the result must not differ from
+    each column's normaliser applied to every cell (repeats, nulls, markers, shared texts
+    between columns of the same type with different requiredness)."""
+    contract = CONTRACTS["childcare_sites"]
+    texts = ["940", "940", None, "—", "约900", "１２", "940", None, "12人", "abc"]
+    frame = pl.DataFrame({
+        "county_code": ["鲁甸县", "530621", None, "鲁甸", "xx", "鲁甸县", "530621", "—", "ludian", "鲁甸县"],
+        "site_code": ["ZY-001"] * 5 + [None, "ZY-002", "ZY-002", " ZY-003 ", "—"],
+        "start_date": ["2025-07-07", "7月7日", "2025-07-07", None, "45845", "2025-02-30",
+                       "2025/7/7", "2025-07-07", "—", "7月7日"],
+        "children_enrolled": texts,
+        "left_behind_children": list(reversed(texts)),
+        "meal_subsidy_yuan": texts,  # optional: a missing value is no problem here
+        "source_row": list(range(3, 13)),
+    }, schema_overrides={"source_row": pl.Int64})
+    normalised = normalise_values(frame, contract, period=SUMMER)
+    for name in frame.columns[:-1]:
+        column = contract.column(name)
+        cell_by_cell = frame.select(
+            normalise_column(pl.col(name), column, period=SUMMER).alias("n")
+        ).unnest("n")
+        assert normalised[name].to_list() == cell_by_cell["value"].to_list(), name
+        assert normalised[f"__problem__{name}"].to_list() == cell_by_cell["problem"].to_list(), name
+    assert normalised["source_row"].to_list() == list(range(3, 13))
