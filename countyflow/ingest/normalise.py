@@ -12,6 +12,7 @@ no Python runs per row.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from datetime import date
 from typing import NamedTuple
@@ -391,21 +392,58 @@ def typed_schema(contract: Contract) -> dict[str, pl.DataType | type[pl.DataType
     return {**{column.name: column.dtype for column in contract.columns}, SOURCE_ROW: pl.Int64}
 
 
-def _normaliser_key(column: Column) -> tuple[object, ...]:
-    """Columns with equal keys are read by the same normaliser, so share one pass."""
+def _normaliser_key(column: Column, period: Period | None) -> tuple[object, ...]:
+    """Columns with equal keys read a text identically, so they share readings."""
     vocabulary = tuple((k, tuple(v)) for k, v in (column.vocabulary or {}).items())
     if column.type in (ColumnType.ENUM, ColumnType.TEXT):
         return (column.type, vocabulary)
+    if column.type is ColumnType.DATE:  # `7月6日` takes its year from the period
+        return (column.type, period)
     return (column.type,)
 
 
-def _distinct_readings(frame: pl.LazyFrame, columns: list[Column], *,
-                       period: Period | None) -> pl.LazyFrame:
-    """Every distinct text of `columns` once, with its reading: `raw`, `missing`, `value`, `problem`."""
-    texts = pl.concat(
-        [frame.select(pl.col(c.name).cast(pl.Utf8).alias(_RAW)) for c in columns]
-    ).unique()
-    reading = normaliser_for(columns[0], period=period)(pl.col(_RAW))
+class ReadingCache:
+    """Readings of texts already normalised in this process, per normaliser.
+
+    A reading depends only on the text and the normaliser, and counties write the same
+    few thousand texts (codes, small counts, the days of a season) into every file, so a
+    file mostly needs no normaliser run at all. Bounded: a normaliser's readings are
+    dropped once they exceed `max_rows`, so memory does not grow with the landing zone.
+    Thread-safe (the thread runner stages several files at once).
+    """
+
+    def __init__(self, max_rows: int = 100_000) -> None:
+        self.max_rows = max_rows
+        self._lock = threading.Lock()
+        self._readings: dict[tuple[object, ...], pl.DataFrame] = {}
+
+    def known(self, key: tuple[object, ...]) -> pl.DataFrame | None:
+        with self._lock:
+            return self._readings.get(key)
+
+    def add(self, key: tuple[object, ...], readings: pl.DataFrame) -> pl.DataFrame:
+        """Remember `readings` (texts not known yet) and return every reading known for `key`."""
+        with self._lock:
+            known = self._readings.get(key)
+            merged = readings if known is None else pl.concat([known, readings]).unique(
+                subset=_RAW, keep="first", maintain_order=True)
+            if merged.height <= self.max_rows:
+                self._readings[key] = merged
+            else:
+                self._readings.pop(key, None)
+            return merged
+
+    def clear(self) -> None:
+        with self._lock:
+            self._readings.clear()
+
+
+READINGS = ReadingCache()
+
+
+def _read_texts(texts: pl.LazyFrame, column: Column, *, period: Period | None) -> pl.LazyFrame:
+    """Each text with its reading: `raw`, `missing`, `value`, `problem`."""
+    reading = normaliser_for(column, period=period)(pl.col(_RAW))
     return texts.select(
         pl.col(_RAW),
         is_missing(pl.col(_RAW)).alias("missing"),
@@ -414,34 +452,53 @@ def _distinct_readings(frame: pl.LazyFrame, columns: list[Column], *,
     )
 
 
+def _readings(frame: pl.DataFrame, groups: Mapping[tuple[object, ...], list[Column]], *,
+              period: Period | None, cache: ReadingCache) -> dict[tuple[object, ...], pl.DataFrame]:
+    """Per normaliser, the readings of every distinct text of its columns (and maybe more)."""
+    source = frame.lazy()
+    distinct = pl.collect_all([
+        pl.concat([source.select(pl.col(c.name).cast(pl.Utf8).alias(_RAW)) for c in columns])
+        .unique()
+        for columns in groups.values()
+    ])
+    unread: dict[tuple[object, ...], pl.LazyFrame] = {}
+    readings: dict[tuple[object, ...], pl.DataFrame] = {}
+    for (key, columns), texts in zip(groups.items(), distinct, strict=True):
+        known = cache.known(key)
+        new = texts if known is None else texts.join(known, on=_RAW, how="anti", nulls_equal=True)
+        if known is not None and new.height == 0:
+            readings[key] = known
+        else:
+            unread[key] = _read_texts(new.lazy(), columns[0], period=period)
+    for key, read in zip(unread, pl.collect_all(list(unread.values())), strict=True):
+        readings[key] = cache.add(key, read)
+    return readings
+
+
 def normalise_values(frame: pl.DataFrame, contract: Contract, *,
-                     period: Period | None) -> pl.DataFrame:
+                     period: Period | None, cache: ReadingCache = READINGS) -> pl.DataFrame:
     """Typed contract columns, `source_row`, and one `__problem__<column>` column per input column.
 
     Spreadsheets repeat themselves (a site code, a date or a small count recurs thousands
-    of times), so each normaliser reads the distinct texts of all its columns once and the
-    readings are joined back by text: the cost follows the distinct texts, not the cells,
-    and a normaliser's fixed cost is paid once per frame rather than once per column. The
-    result equals `normalise_column` applied cell by cell.
+    of times, in file after file), so each normaliser reads only texts it has not read
+    before (`cache`) and the readings are joined back by text: the cost follows the new
+    distinct texts, not the cells, and a normaliser's fixed cost is paid at most once per
+    frame. The result equals `normalise_column` applied cell by cell.
     """
     if SOURCE_ROW not in frame.columns:
         frame = frame.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(SOURCE_ROW))
     present = [column for column in contract.columns if column.name in frame.columns]
     groups: dict[tuple[object, ...], list[Column]] = {}
     for column in present:
-        groups.setdefault(_normaliser_key(column), []).append(column)
+        groups.setdefault(_normaliser_key(column, period), []).append(column)
+    readings = _readings(frame, groups, period=period, cache=cache)
     source = frame.lazy()
-    readings = dict(zip(
-        groups,
-        pl.collect_all([_distinct_readings(source, cols, period=period) for cols in groups.values()]),
-        strict=True,
-    ))
     joined = source.select(pl.col(SOURCE_ROW).cast(pl.Int64),
                            *(pl.col(c.name).cast(pl.Utf8) for c in present))
     for column in present:
         suffix = _STRUCT + column.name
         joined = joined.join(
-            readings[_normaliser_key(column)].lazy().rename(
+            readings[_normaliser_key(column, period)].lazy().rename(
                 {name: name + suffix for name in (_RAW, "missing", "value", "problem")}),
             left_on=column.name, right_on=_RAW + suffix, how="left", nulls_equal=True,
             maintain_order="left",

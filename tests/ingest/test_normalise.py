@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from countyflow.ingest.model import ISSUE_SCHEMA
 from countyflow.ingest.normalise import (
     EXCEL_EPOCH,
+    ReadingCache,
     is_missing,
     normalise_column,
     normalise_count,
@@ -388,7 +389,13 @@ def test_normalise_values_reads_repeated_texts_like_cell_by_cell() -> None:
         "meal_subsidy_yuan": texts,  # optional: a missing value is no problem here
         "source_row": list(range(3, 13)),
     }, schema_overrides={"source_row": pl.Int64})
-    normalised = normalise_values(frame, contract, period=SUMMER)
+    cache = ReadingCache()
+    normalised = normalise_values(frame, contract, period=SUMMER, cache=cache)
+    # read again with every text known (nothing normalised) and with half of them known
+    assert normalise_values(frame, contract, period=SUMMER, cache=cache).equals(normalised)
+    half = ReadingCache()
+    normalise_values(frame.head(5), contract, period=SUMMER, cache=half)
+    assert normalise_values(frame, contract, period=SUMMER, cache=half).equals(normalised)
     for name in frame.columns[:-1]:
         column = contract.column(name)
         cell_by_cell = frame.select(
@@ -397,3 +404,18 @@ def test_normalise_values_reads_repeated_texts_like_cell_by_cell() -> None:
         assert normalised[name].to_list() == cell_by_cell["value"].to_list(), name
         assert normalised[f"__problem__{name}"].to_list() == cell_by_cell["problem"].to_list(), name
     assert normalised["source_row"].to_list() == list(range(3, 13))
+
+
+def test_reading_cache_is_bounded_and_keyed_by_period() -> None:
+    contract = CONTRACTS["childcare_volunteers"]
+    cache = ReadingCache(max_rows=3)
+    frame = pl.DataFrame({"volunteers": ["1", "2", "3", "4"]})
+    typed = normalise_values(frame, contract, period=SUMMER, cache=cache)
+    assert typed["volunteers"].to_list() == [1, 2, 3, 4]
+    assert cache.known((ColumnType.COUNT,)) is None  # 4 readings > 3: not kept
+    sites = CONTRACTS["childcare_sites"]
+    dates = pl.DataFrame({"start_date": ["7月7日"]})
+    summer = normalise_values(dates, sites, period=SUMMER, cache=cache)["start_date"].item()
+    winter = parse_period("2024-winter")
+    other = normalise_values(dates, sites, period=winter, cache=cache)["start_date"].item()
+    assert (summer == date(2025, 7, 7) and other.year != summer.year) or other != summer
