@@ -27,6 +27,7 @@ from schemas.contract import Contract
 # Rust regex `\s` is Unicode-aware, so this also removes U+3000.
 _INVISIBLE = r"[\s\u200b\u200c\u200d\u2060\ufeff]+"
 _BLANK_CHARS = " \t\r\n\v\f\u00a0\u3000\u200b\u200c\u200d\u2060\ufeff"
+_NON_BLANK = "[^" + _BLANK_CHARS + "]"
 TOTAL_LABEL = r"^(合计|总计)[:：]?$"
 # What a notes row starts with, once whitespace is removed. `说明`, `注` and `备注` need
 # their colon: bare they are also column headers (`备注`) or ordinary words.
@@ -48,25 +49,31 @@ def cell_columns(body: pl.DataFrame) -> list[str]:
 def _row_flags(body: pl.DataFrame) -> pl.DataFrame:
     """Per row: blank, total row, notes row, number of non-empty cells.
 
-    Emptiness is tested with a cheap strip per cell; the whitespace-removing regex runs
-    only on each row's first non-empty cell, the one the total/notes labels live in.
+    A cell is non-empty when it holds a character outside `_BLANK_CHARS`: a regex search
+    that stops at the first such character, with no per-cell copy (stripping every cell
+    cost four times as much on large files). The whitespace-removing regex runs only on
+    each row's first non-empty cell, the one the total/notes labels live in.
     """
     names = cell_columns(body)
     if not names:
         return pl.DataFrame({"_blank": [True] * body.height})
-    present = [
-        (pl.col(name).str.strip_chars(_BLANK_CHARS).str.len_bytes() > 0).fill_null(False)
-        for name in names
-    ]
-    first = pl.coalesce([pl.when(flag).then(pl.col(name)) for flag, name in zip(present, names, strict=True)])
-    first = first.str.replace_all(_INVISIBLE, "")
-    count = pl.sum_horizontal(present)
-    return body.select(
+    flags = [f"_present{index}" for index in range(len(names))]
+    # Materialised once: both the count and the first non-empty cell read the flags.
+    present = body.lazy().select(
+        *(pl.col(name).str.contains(_NON_BLANK).fill_null(False).alias(flag)
+          for name, flag in zip(names, flags, strict=True)),
+        *names,
+    )
+    first = pl.coalesce(
+        [pl.when(pl.col(flag)).then(pl.col(name)) for flag, name in zip(flags, names, strict=True)]
+    ).str.replace_all(_INVISIBLE, "")
+    count = pl.sum_horizontal(pl.col(flag) for flag in flags)
+    return present.select(
         (count == 0).alias("_blank"),
         count.alias("_count"),
         first.str.contains(TOTAL_LABEL).fill_null(False).alias("_total"),
         first.str.contains(NOTE_PREFIX).fill_null(False).alias("_note"),
-    )
+    ).collect()
 
 
 def classify_rows(body: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
