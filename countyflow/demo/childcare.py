@@ -29,6 +29,8 @@ from countyflow.demo.targets import DemoTargets, NamedSite
 from countyflow.periods import PeriodKind, parse_period
 
 MIN_CHILDREN_PER_SITE = 5
+_NATURAL_DRAWS = 200
+"""Draws of a natural site name before its pool counts as used up (see `_site_name`)."""
 
 SITES_SCHEMA: dict[str, pl.DataType] = {
     "county_code": pl.Utf8(),
@@ -138,10 +140,11 @@ def _county_master(seed: int, county_code: str, count: int, named: list[NamedSit
         drafts.append((_township_rank(profile, site.township), rng.random(), site.site_name,
                        site.township, site.host_type, size, site))
     centre_schools: set[str] = set()
+    exhausted: set[str] = set()
     for _ in range(count - len(named)):
         host_type = _host_type(rng, profile)
         township = rng.choice(profile.townships)
-        name = _site_name(rng, host_type, township, taken, centre_schools)
+        name = _site_name(rng, host_type, township, taken, centre_schools, exhausted)
         taken.add(name)
         drafts.append((_township_rank(profile, township), rng.random(), name, township, host_type,
                        _size(rng, host_type), None))
@@ -174,23 +177,73 @@ def _village(rng: random.Random) -> str:
 
 
 def _site_name(rng: random.Random, host_type: str, township: str, taken: set[str],
-               centre_schools: set[str]) -> str:
-    stem = re.sub(r"((回族|彝族|苗族)+)?(街道|镇|乡)$", "", township)
-    for _ in range(200):
-        village = _village(rng)
-        if host_type == "school":
-            if township not in centre_schools and rng.random() < 0.3:
-                centre_schools.add(township)
-                name = f"{stem}中心小学" if not township.endswith("街道") else f"{stem}小学"
+               centre_schools: set[str], exhausted: set[str]) -> str:
+    """A site name not in `taken` (the county's names so far).
+
+    Names come first from the natural pool (village + kind of host, county-wide), a few
+    thousand per county. Once `_NATURAL_DRAWS` draws in a row hit taken names, the pool of
+    that host type is (nearly) used up, as happens from scale 15 in the biggest counties:
+    `host_type` joins `exhausted` and the county's further sites of that type get derived
+    names (`_derived_site_name`). Draws are unchanged until then, so the scales that never
+    exhaust a pool (1 to 14) keep their exact names.
+    """
+    stem = _township_stem(township)
+    if host_type not in exhausted:
+        for _ in range(_NATURAL_DRAWS):
+            village = _village(rng)
+            if host_type == "school":
+                if township not in centre_schools and rng.random() < 0.3:
+                    centre_schools.add(township)
+                    name = f"{stem}中心小学" if not township.endswith("街道") else f"{stem}小学"
+                else:
+                    name = f"{village}{rng.choice(('小学', '小学', '完小', '中学'))}"
+            elif host_type == "childrens_home":
+                name = f"{village}{rng.choice(('村', '村', '社区'))}儿童之家"
             else:
-                name = f"{village}{rng.choice(('小学', '小学', '完小', '中学'))}"
-        elif host_type == "childrens_home":
-            name = f"{village}{rng.choice(('村', '村', '社区'))}儿童之家"
-        else:
-            name = f"{stem}{village}社区“一老一小”关爱服务中心"
-        if name not in taken:
-            return name
-    raise RuntimeError(f"could not find a free site name in {township}")
+                name = f"{stem}{village}社区“一老一小”关爱服务中心"
+            if name not in taken:
+                return name
+        exhausted.add(host_type)
+    return _derived_site_name(rng, host_type, stem, taken)
+
+
+def _derived_site_name(rng: random.Random, host_type: str, stem: str, taken: set[str]) -> str:
+    """A name beyond the natural pool, as counties write them when villages repeat: the
+    township first (`果珠大坝小学`, `果珠大坝村儿童之家`), and when that is taken too, a
+    further care point of the same host (`果珠大坝小学第二托管点`, `…第三托管点`, …).
+
+    Always terminates: the ordinal grows until the name is free.
+    """
+    village = _village(rng)
+    if host_type == "school":
+        base = f"{stem}{village}{rng.choice(('小学', '小学', '完小', '中学'))}"
+    elif host_type == "childrens_home":
+        base = f"{stem}{village}{rng.choice(('村', '村', '社区'))}儿童之家"
+    else:
+        base = f"{stem}{village}社区“一老一小”关爱服务中心"
+    name, ordinal = base, 1
+    while name in taken:
+        ordinal += 1
+        name = f"{base}第{_chinese_ordinal(ordinal)}托管点"
+    return name
+
+
+def _township_stem(township: str) -> str:
+    """`果珠彝族乡` → `果珠`, `乌峰街道` → `乌峰`: the township as site names abbreviate it."""
+    return re.sub(r"((回族|彝族|苗族)+)?(街道|镇|乡)$", "", township)
+
+
+_DIGITS = "零一二三四五六七八九"
+
+
+def _chinese_ordinal(number: int) -> str:
+    """2 → 二, 10 → 十, 23 → 二十三; from 100 on, Arabic digits (as forms write them)."""
+    if not 0 < number < 100:
+        return str(number)
+    tens, units = divmod(number, 10)
+    if tens == 0:
+        return _DIGITS[units]
+    return f"{_DIGITS[tens] if tens > 1 else ''}十{_DIGITS[units] if units else ''}"
 
 
 # --------------------------------------------------------------------------- sites per season

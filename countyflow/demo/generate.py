@@ -1,8 +1,9 @@
 """The demo landing zone: every county's submissions for every dataset, as clerks send them.
 
 `build_demo_frames` gives the canonical rows (pure, fast, no rendering); `plan_demo_submissions`
-turns them into files (bytes plus what validation should say about each); `write_demo_landing`
-writes those files to a local folder or any fsspec URL and returns the `DemoManifest`.
+turns them into files (bytes plus what validation should say about each; `iter_demo_submissions`
+renders them one partition at a time); `write_demo_landing` streams those files to a local
+folder or any fsspec URL and returns the `DemoManifest`.
 
 The figures of `countyflow.demo.targets` hold for the final accepted submission of each
 partition. Three lifecycle cases are built in (see `LifecycleCase`):
@@ -27,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from enum import StrEnum
@@ -199,11 +200,20 @@ def build_demo_frames(seed: int = DEFAULT_SEED, scale: int = 1) -> dict[str, pl.
 
 
 def plan_demo_submissions(seed: int = DEFAULT_SEED, scale: int = 1) -> tuple[DemoSubmission, ...]:
-    """Every file of the demo landing zone, rendered (pure: nothing is written)."""
+    """Every file of the demo landing zone, rendered (pure: nothing is written), in path order.
+
+    Holds every file's bytes and frames at once (about 3.5 GB at scale 100);
+    `iter_demo_submissions` renders them one partition at a time, as `write_demo_landing` does.
+    """
+    return tuple(sorted(iter_demo_submissions(seed, scale), key=lambda s: s.file.path))
+
+
+def iter_demo_submissions(seed: int = DEFAULT_SEED, scale: int = 1) -> Iterator[DemoSubmission]:
+    """The files of `plan_demo_submissions`, rendered lazily one partition at a time, in
+    dataset, then county and period order (not path order)."""
     frames = build_demo_frames(seed, scale)
     history = surgery_history(frames["health_monthly"])
     sites = frames["childcare_sites"]
-    submissions: list[DemoSubmission] = []
     for dataset in DATASETS:
         for (county_code, period), part in _partitions(frames[dataset]):
             lookups: dict[str, pl.DataFrame] = {}
@@ -212,8 +222,7 @@ def plan_demo_submissions(seed: int = DEFAULT_SEED, scale: int = 1) -> tuple[Dem
                     sites.filter(pl.col("county_code") == county_code, pl.col("period") == period))
             if dataset == "health_monthly":
                 lookups["surgery_history"] = history.filter(pl.col("period") == period).drop("period")
-            submissions.extend(_partition_files(seed, dataset, county_code, period, part, lookups))
-    return tuple(sorted(submissions, key=lambda s: s.file.path))
+            yield from _partition_files(seed, dataset, county_code, period, part, lookups)
 
 
 def write_demo_landing(landing: str, *, seed: int = DEFAULT_SEED, scale: int = 1) -> DemoManifest:
@@ -221,18 +230,22 @@ def write_demo_landing(landing: str, *, seed: int = DEFAULT_SEED, scale: int = 1
 
     Files are overwritten with identical bytes on a re-run; nothing else in `landing` is
     touched. On a local filesystem each file's modification time is set to its
-    `DemoFile.modified_at`, so supersession order is the same on every machine.
+    `DemoFile.modified_at`, so supersession order is the same on every machine. Files are
+    rendered and written one partition at a time: memory holds the canonical frames and the
+    file being written, never the whole landing zone.
     """
-    return write_submissions(landing, plan_demo_submissions(seed, scale), seed=seed, scale=scale)
+    return write_submissions(landing, iter_demo_submissions(seed, scale), seed=seed, scale=scale)
 
 
-def write_submissions(landing: str, submissions: Sequence[DemoSubmission], *, seed: int = DEFAULT_SEED,
+def write_submissions(landing: str, submissions: Iterable[DemoSubmission], *, seed: int = DEFAULT_SEED,
                       scale: int = 1) -> DemoManifest:
-    """Write planned submissions (from `plan_demo_submissions(seed, scale)`) to `landing`."""
+    """Write planned submissions (from `plan_demo_submissions(seed, scale)` or
+    `iter_demo_submissions`) to `landing`; the manifest lists them in path order."""
     fs, root = fsspec.core.url_to_fs(landing)
     root = root.rstrip("/")
     local = isinstance(fs, LocalFileSystem)
     made: set[str] = set()
+    files: list[DemoFile] = []
     for submission in submissions:
         target = f"{root}/{submission.file.path}"
         folder = target.rsplit("/", 1)[0]
@@ -243,7 +256,8 @@ def write_submissions(landing: str, submissions: Sequence[DemoSubmission], *, se
         if local:
             stamp = submission.file.modified_at.timestamp()
             os.utime(target, (stamp, stamp))
-    return DemoManifest(landing, seed, scale, tuple(s.file for s in submissions))
+        files.append(submission.file)
+    return DemoManifest(landing, seed, scale, tuple(sorted(files, key=lambda f: f.path)))
 
 
 # --------------------------------------------------------------------------- partitions

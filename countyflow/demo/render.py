@@ -11,6 +11,7 @@ the row number, so the same style and frame always give the same bytes.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import random
 from collections.abc import Sequence
@@ -54,6 +55,8 @@ _GRADE_WORDS: dict[str, dict[int, str]] = {
     "高一": {1: "高一", 2: "高二", 3: "高三"},
     "1年级": {1: "1年级", 2: "2年级", 3: "3年级"},
 }
+_JSON_BATCH = 1 << 20
+"""JSON chunks (tokens) joined and encoded at a time (see `_json`)."""
 _REMARKS = ("含易地搬迁安置点儿童", "与村（社区）委员会合办", "分两期开展", "志愿者轮班",
             "联系人：王老师 13900001111", "已购买意外险")
 
@@ -415,7 +418,14 @@ def _json(raw: pl.DataFrame, style: FileStyle, text: FileText) -> bytes:
     if style.variant == "json-records":
         payload = {"county_code": text.county_code, "dataset": text.dataset, "period": text.period,
                    "records": records}
-    return (json.dumps(payload, ensure_ascii=False, indent=1, default=_json_default) + "\n").encode()
+    # The same bytes as `json.dumps(...) + "\n"`, encoded in batches of chunks: with an indent,
+    # `dumps` gathers one small string per token first, over 1 GB for a large scale's biggest file.
+    chunks = json.JSONEncoder(ensure_ascii=False, indent=1, default=_json_default).iterencode(payload)
+    buffer = io.BytesIO()
+    while batch := list(itertools.islice(chunks, _JSON_BATCH)):
+        buffer.write("".join(batch).encode())
+    buffer.write(b"\n")
+    return buffer.getvalue()
 
 
 def _json_default(value: object) -> str:

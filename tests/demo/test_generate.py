@@ -29,6 +29,7 @@ from countyflow.demo import (
     LifecycleCase,
     build_demo_frames,
     demo_targets,
+    iter_demo_submissions,
     plan_demo_submissions,
     write_demo_landing,
     write_submissions,
@@ -130,6 +131,28 @@ def test_memory_landing(plan: tuple[DemoSubmission, ...]) -> None:
     finally:
         if fs.exists("/countyflow-demo-test"):
             fs.rm("/countyflow-demo-test", recursive=True)
+
+
+def test_streamed_submissions_are_the_plan(plan: tuple[DemoSubmission, ...]) -> None:
+    """`write_demo_landing` renders one partition at a time: the same files as the plan."""
+    streamed = {s.file.path: s for s in iter_demo_submissions()}
+    assert sorted(streamed) == [s.file.path for s in plan]
+    for submission in plan:
+        assert streamed[submission.file.path].file == submission.file
+        assert streamed[submission.file.path].data == submission.data
+
+
+def test_manifest_lists_files_in_path_order_whatever_the_input_order(
+        plan: tuple[DemoSubmission, ...]) -> None:
+    url = "memory://countyflow-demo-order"
+    fs = fsspec.filesystem("memory")
+    subset = [s for s in plan if s.file.county_code == SUIJIANG][::-1]
+    try:
+        manifest = write_submissions(url, iter(subset))
+        assert [f.path for f in manifest.files] == sorted(s.file.path for s in subset)
+    finally:
+        if fs.exists("/countyflow-demo-order"):
+            fs.rm("/countyflow-demo-order", recursive=True)
 
 
 # --------------------------------------------------------------------------- layout
