@@ -15,7 +15,7 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from countyflow.pipeline import SubmissionOutcome, batches_in_dependency_order
 from countyflow.run_report import RUN_REPORT_MARTS
 from countyflow.settings import Settings
-from tasks.check import check_warehouse
+from tasks.check import check_warehouse, enforce_quality_gate
 from tasks.concurrency import one_run_per_warehouse
 from tasks.discover import discover_submissions
 from tasks.load import load_submission, prepare_warehouse, read_marts, select_pending_submissions
@@ -38,11 +38,13 @@ def ingest_landing_zone(settings: Settings | None = None) -> list[SubmissionOutc
     outcomes: list[SubmissionOutcome] = []
     for batch in batches_in_dependency_order(pending):
         lookups = fetch_submission_lookups(batch, settings)  # read here: workers never connect
-        staged = stage_submission.map(batch, lookups, settings=unmapped(settings)).result()
+        staged = stage_submission.map(batch, lookups, settings=unmapped(settings))
+        # Loads run here, one at a time and in order, while the runner stages the rest.
         outcomes += [load_submission(submission, settings) for submission in staged]
 
-    check_warehouse(settings)  # quality gate: raises when an error-severity check fails
+    quality = check_warehouse(settings)
     publish_run_summary(outcomes, read_marts(RUN_REPORT_MARTS, settings), settings)
+    enforce_quality_gate(quality)  # fails the run, after its summary is published
     return outcomes
 
 

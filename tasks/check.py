@@ -1,8 +1,11 @@
 """The quality gate task: Great Expectations over the loaded warehouse.
 
-Publishes a markdown artifact (failures, link to Data Docs) and fails the flow run when
-an error-severity expectation fails. `settings.run_quality_checks = False` skips it
-without importing GX (which takes seconds).
+`check_warehouse` runs the checks and publishes a markdown artifact (failures, link to
+Data Docs); `enforce_quality_gate` then fails the flow run when an error-severity
+expectation failed. They are two steps so that the flow publishes its run summary in
+between: an operator looking at a failed run still finds what it loaded.
+`settings.run_quality_checks = False` skips the checks without importing GX (which
+takes seconds).
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ class QualityGateError(RuntimeError):
 
 @task(retries=0)
 def check_warehouse(settings: Settings) -> QualityReport:
-    """Validate the warehouse; raise `QualityGateError` if an error-severity check fails."""
+    """Validate the warehouse; the report says whether the gate passed (see
+    `enforce_quality_gate`)."""
     log = _logger()
     if not settings.run_quality_checks:
         log.info("quality checks skipped (run_quality_checks = false)")
@@ -47,9 +51,17 @@ def check_warehouse(settings: Settings) -> QualityReport:
     for result in report.failed_warnings:
         log.warning("quality warning: %s", result.summary())
     if report.failed_errors:
-        raise QualityGateError(report.failure_message())
-    log.info("quality gate passed: %d expectations", len(report.results))
+        log.error("quality gate failed:\n%s", report.failure_message())
+    else:
+        log.info("quality gate passed: %d expectations", len(report.results))
     return report
+
+
+@task(retries=0)
+def enforce_quality_gate(report: QualityReport) -> None:
+    """Raise `QualityGateError` (failing the flow run) if an error-severity check failed."""
+    if report.failed_errors:
+        raise QualityGateError(report.failure_message())
 
 
 def quality_markdown(report: QualityReport) -> str:

@@ -211,3 +211,37 @@ def test_status_command_as_of(ops_run: OpsRun) -> None:
     overdue = [int(line.split("overdue")[0].split(":")[-1]) for line in (before.output, after.output)
                for line in line.splitlines() if line.startswith("As of")]
     assert overdue[0] < overdue[1]
+
+
+def test_a_failing_quality_gate_fails_the_run_after_its_summary_is_published(
+    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import warehouse.quality
+    from flows.ingest import ingest_landing_zone
+    from tasks.check import QualityGateError
+    from tasks.resources import _engine_for
+    from warehouse.expectations import CheckResult, QualityReport
+
+    failing = QualityReport(results=(CheckResult(
+        name="fact_health_monthly.surgeries.non_negative", table="fact_health_monthly",
+        column="surgeries", expectation="X", severity="error", passed=False, unexpected_count=2,
+    ),))
+    monkeypatch.setattr(warehouse.quality, "run_quality_checks", lambda engine, **_: failing)
+    settings = Settings(
+        warehouse_url=f"duckdb:///{tmp_path / 'warehouse.duckdb'}", landing=str(tmp_path / "landing"),
+        archive_dir=tmp_path / "archive", reports_dir=tmp_path / "reports",
+        staging_dir=tmp_path / "staging", data_docs_dir=tmp_path / "quality",
+        run_quality_checks=True,
+    )
+    write_submissions(settings.landing, [s for s in _small_landing()
+                                         if s.file.dataset == "health_monthly"])
+    try:
+        state = ingest_landing_zone(settings, return_state=True)
+    finally:
+        _engine_for.cache_clear()
+    assert state.is_failed()
+    with pytest.raises(QualityGateError, match="fact_health_monthly.surgeries: 2 unexpected rows"):
+        state.result()
+    artifacts = artifacts_of(state.state_details.flow_run_id)
+    assert {"countyflow-quality", "countyflow-run-summary", "countyflow-submissions"} <= set(artifacts)
+    assert "FAILED" in artifacts["countyflow-quality"].data

@@ -15,7 +15,7 @@ import pytest
 
 from countyflow.settings import Settings
 from tasks import check as check_module
-from tasks.check import QualityGateError, check_warehouse, quality_markdown
+from tasks.check import QualityGateError, check_warehouse, enforce_quality_gate, quality_markdown
 from warehouse.expectations import CheckResult, QualityReport
 
 
@@ -62,8 +62,8 @@ def _settings(tmp_path: Path, **options: Any) -> Settings:
                     data_docs_dir=tmp_path / "docs", **options)
 
 
-def test_the_task_never_retries() -> None:
-    assert check_warehouse.retries == 0
+def test_the_tasks_never_retry() -> None:
+    assert check_warehouse.retries == 0 and enforce_quality_gate.retries == 0
 
 
 def test_failing_error_check_raises_with_table_column_and_rows(
@@ -77,8 +77,10 @@ def test_failing_error_check_raises_with_table_column_and_rows(
         _result("dim_county.county_code.unique", passed=True),
     )
     settings = _settings(tmp_path, quality_severities={"mart_*": "warning"})
+    report = check_warehouse.fn(settings)  # reports; the next step fails the run
+    assert not report.success
     with pytest.raises(QualityGateError) as caught:
-        check_warehouse.fn(settings)
+        enforce_quality_gate.fn(report)
     message = str(caught.value)
     assert "fact_childcare_daily.site_key: 3 unexpected rows" in message
     assert "dim_school" not in message  # warnings never block
@@ -107,6 +109,7 @@ def test_passing_gate_returns_the_report(
     )
     report = check_warehouse.fn(_settings(tmp_path))
     assert report is fake_run["report"]
+    enforce_quality_gate.fn(report)  # warnings never block
     assert "# Warehouse quality gate: passed" in artifacts[0]["markdown"]
 
 
@@ -148,7 +151,7 @@ def test_a_broken_duckdb_warehouse_fails_the_task(
     engine.dispose()
 
     with pytest.raises(QualityGateError) as caught:
-        check_warehouse.fn(settings)
+        enforce_quality_gate.fn(check_warehouse.fn(settings))
     assert "fact_vocational_enrollment.new_intake: 2 unexpected rows " \
            "(fact_vocational_enrollment.new_intake.non_negative)" in str(caught.value)
     assert "values: -4, -4" in str(caught.value)
