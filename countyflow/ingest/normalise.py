@@ -421,8 +421,8 @@ class ReadingCache:
         with self._lock:
             return self._readings.get(key)
 
-    def add(self, key: tuple[object, ...], readings: pl.DataFrame) -> pl.DataFrame:
-        """Remember `readings` (texts not known yet) and return every reading known for `key`."""
+    def add(self, key: tuple[object, ...], readings: pl.DataFrame) -> None:
+        """Remember `readings` (texts not known yet)."""
         with self._lock:
             known = self._readings.get(key)
             merged = readings if known is None else pl.concat([known, readings]).unique(
@@ -431,7 +431,6 @@ class ReadingCache:
                 self._readings[key] = merged
             else:
                 self._readings.pop(key, None)
-            return merged
 
     def clear(self) -> None:
         with self._lock:
@@ -454,7 +453,7 @@ def _read_texts(texts: pl.LazyFrame, column: Column, *, period: Period | None) -
 
 def _readings(frame: pl.DataFrame, groups: Mapping[tuple[object, ...], list[Column]], *,
               period: Period | None, cache: ReadingCache) -> dict[tuple[object, ...], pl.DataFrame]:
-    """Per normaliser, the readings of every distinct text of its columns (and maybe more)."""
+    """Per normaliser, the readings of the distinct texts of its columns."""
     source = frame.lazy()
     distinct = pl.collect_all([
         pl.concat([source.select(pl.col(c.name).cast(pl.Utf8).alias(_RAW)) for c in columns])
@@ -465,13 +464,19 @@ def _readings(frame: pl.DataFrame, groups: Mapping[tuple[object, ...], list[Colu
     readings: dict[tuple[object, ...], pl.DataFrame] = {}
     for (key, columns), texts in zip(groups.items(), distinct, strict=True):
         known = cache.known(key)
-        new = texts if known is None else texts.join(known, on=_RAW, how="anti", nulls_equal=True)
-        if known is not None and new.height == 0:
-            readings[key] = known
-        else:
+        if known is None:
+            unread[key] = _read_texts(texts.lazy(), columns[0], period=period)
+            continue
+        # Only this frame's texts, so the joins back to the cells stay as small as the
+        # frame; the semi join hashes the frame's few texts, not the whole cache.
+        found = known.join(texts, on=_RAW, how="semi", nulls_equal=True)
+        readings[key] = found
+        if found.height < texts.height:
+            new = texts.join(found, on=_RAW, how="anti", nulls_equal=True)
             unread[key] = _read_texts(new.lazy(), columns[0], period=period)
     for key, read in zip(unread, pl.collect_all(list(unread.values())), strict=True):
-        readings[key] = cache.add(key, read)
+        cache.add(key, read)
+        readings[key] = pl.concat([readings[key], read]) if key in readings else read
     return readings
 
 
