@@ -54,6 +54,14 @@ class DeploymentSpec:
         module, function = self.flow.split(":")
         return getattr(importlib.import_module(module), function)
 
+    @property
+    def entrypoint(self) -> str:
+        """`path/to/module.py:name`, relative to the repository root. Stated rather than
+        inferred: Prefect infers it from the function's file, which for a flow given
+        another task runner (`flows/served.py`) is the wrong module."""
+        module, function = self.flow.split(":")
+        return f"{module.replace('.', '/')}.py:{function}"
+
 
 def source_version(flow: Any) -> str | None:
     """A hash of the flow's own module, as Prefect would compute it without the
@@ -65,7 +73,8 @@ def source_version(flow: Any) -> str | None:
 DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
     DeploymentSpec(
         name=INGEST,
-        flow="flows.ingest:ingest_landing_zone",
+        # the flow with the task runner COUNTYFLOW_TASK_RUNNER asks for (threads or Dask)
+        flow="flows.served:ingest_landing_zone",
         description="Process everything new in the landing zone into the warehouse.",
         tags=("countyflow", "ingest"),
         schedule=Interval(INGEST_INTERVAL, anchor_date=INGEST_ANCHOR, timezone=CITY_TIMEZONE),
@@ -94,8 +103,10 @@ DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
 
 def build_deployments(specs: tuple[DeploymentSpec, ...] = DEPLOYMENTS) -> list[RunnerDeployment]:
     """The `RunnerDeployment`s to serve (no API call: safe to build in tests)."""
-    return [
-        flow.to_deployment(
+    deployments = []
+    for spec in specs:
+        flow = spec.load_flow()
+        deployment = flow.to_deployment(
             name=spec.name,
             version=source_version(flow),
             description=spec.description,
@@ -103,6 +114,6 @@ def build_deployments(specs: tuple[DeploymentSpec, ...] = DEPLOYMENTS) -> list[R
             schedules=[spec.schedule],
             concurrency_limit=spec.concurrency,
         )
-        for spec in specs
-        for flow in (spec.load_flow(),)
-    ]
+        deployment.entrypoint = spec.entrypoint
+        deployments.append(deployment)
+    return deployments

@@ -30,7 +30,7 @@ from tasks.stage import fetch_submission_lookups, stage_submission
 @one_run_per_warehouse  # two runs never write one warehouse at once
 def ingest_landing_zone(settings: Settings | None = None) -> list[SubmissionOutcome]:
     """Process everything new in the landing zone into the warehouse."""
-    settings = settings or Settings()
+    settings = for_workers(settings or Settings())  # absolute folders, as any worker sees them
     prepare_warehouse(settings)
     discovered = discover_submissions(settings)
     pending = select_pending_submissions(discovered, settings)

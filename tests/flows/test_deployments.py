@@ -56,7 +56,7 @@ def test_ingest_every_15_minutes_never_two_at_once(deployments: dict[str, Runner
     assert schedule.anchor_date == datetime(2025, 1, 1, tzinfo=ZoneInfo(SHANGHAI))
     assert ingest.concurrency_options is not None
     assert ingest.concurrency_options.collision_strategy == ConcurrencyLimitStrategy.CANCEL_NEW
-    assert ingest.entrypoint == "flows/ingest.py:ingest_landing_zone"
+    assert ingest.entrypoint == "flows/served.py:ingest_landing_zone"
 
 
 def test_nightly_completeness_and_monthly_rollup_in_city_time(deployments: dict[str, RunnerDeployment]) -> None:
@@ -110,3 +110,19 @@ def test_prefect_yaml_is_valid_for_prefect_deploy() -> None:
 
     model = PrefectYamlModel.model_validate(yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8")))
     assert len(model.deployments) == 3
+
+
+@pytest.mark.parametrize(("runner", "expected"), [("dask", "DaskTaskRunner"),
+                                                  ("thread", "ThreadPoolTaskRunner")])
+def test_served_ingest_runs_use_the_configured_task_runner(
+    monkeypatch: pytest.MonkeyPatch, runner: str, expected: str
+) -> None:
+    """A deployment's run loads its flow from the entrypoint in a new process: the
+    runner COUNTYFLOW_TASK_RUNNER asks for must come with the entrypoint itself."""
+    from prefect.flows import load_flow_from_entrypoint
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("COUNTYFLOW_TASK_RUNNER", runner)
+    flow = load_flow_from_entrypoint("flows/served.py:ingest_landing_zone")
+    assert type(flow.task_runner).__name__ == expected
+    assert flow.name == "countyflow-ingest"

@@ -240,7 +240,7 @@ def test_a_failing_quality_gate_fails_the_run_after_its_summary_is_published(
     finally:
         _engine_for.cache_clear()
     assert state.is_failed()
-    with pytest.raises(QualityGateError, match="fact_health_monthly.surgeries: 2 unexpected rows"):
+    with pytest.raises(QualityGateError, match=r"fact_health_monthly\.surgeries: 2 unexpected rows"):
         state.result()
     artifacts = artifacts_of(state.state_details.flow_run_id)
     assert {"countyflow-quality", "countyflow-run-summary", "countyflow-submissions"} <= set(artifacts)
