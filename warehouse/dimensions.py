@@ -1,7 +1,8 @@
 """Dimension maintenance: effective-dated SCD type 2, inferred members, key resolution.
 
 All statements are set-based (`INSERT … SELECT`, `UPDATE … FROM`) over a staged source,
-identical on DuckDB and PostgreSQL. A version is valid on [valid_from, valid_to); the
+identical on DuckDB and PostgreSQL; one query first finds which of the steps below any
+member needs, and only those run (usually none: members arrive as already known). A version is valid on [valid_from, valid_to); the
 effective date of a submission is the start of its period, so:
 
 - the same period reporting different attributes is a correction: the version that
@@ -62,23 +63,66 @@ def _changed(dim: Scd2Dimension, source: sa.FromClause) -> sa.ColumnElement[bool
     return sa.or_(*(d.c[a].is_distinct_from(source.c[a]) for a in dim.attributes))
 
 
+def _pending(
+    conn: Connection, dim: Scd2Dimension, source: sa.FromClause, effective: dt.date
+) -> tuple[int, int, int]:
+    """How many of `source`'s members each step of `upsert_versions` would touch:
+    (corrections, splits, uncovered), from their covering versions, in one query. Most
+    submissions report members exactly as known, and then no step needs to run."""
+    d, nk = dim.table, dim.natural_key
+    eff = sa.literal(effective, sa.Date)
+    covering = source.outerjoin(
+        d, sa.and_(d.c[nk] == source.c[nk], d.c.valid_from <= eff, d.c.valid_to > eff)
+    )
+
+    def count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+        return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+    corrections, splits, uncovered = conn.execute(
+        sa.select(
+            count(sa.and_(d.c.valid_from == eff, sa.or_(_changed(dim, source), d.c.is_inferred))),
+            count(sa.and_(d.c.valid_from < eff, _changed(dim, source))),
+            count(d.c[dim.key].is_(None)),
+        ).select_from(covering)
+    ).one()
+    return int(corrections), int(splits), int(uncovered)
+
+
 def upsert_versions(
     conn: Connection, dim: Scd2Dimension, source: sa.FromClause, effective: dt.date
 ) -> None:
     """Apply one submission's members (one row per natural key in `source`, with every
-    attribute) to `dim`, effective from `effective`."""
+    attribute) to `dim`, effective from `effective`. Only the steps some member needs
+    are run (`_pending`)."""
     d, nk, attrs = dim.table, dim.natural_key, dim.attributes
     eff = sa.literal(effective, sa.Date)
     same_key = d.c[nk] == source.c[nk]
+    corrections, splits, uncovered = _pending(conn, dim, source, effective)
 
     # 1. correction of the version starting on this date (also completes inferred members)
-    conn.execute(
-        sa.update(d)
-        .values({a: source.c[a] for a in attrs} | {"is_inferred": sa.false()})
-        .where(same_key, d.c.valid_from == eff, sa.or_(_changed(dim, source), d.c.is_inferred))
-    )
+    if corrections:
+        conn.execute(
+            sa.update(d)
+            .values({a: source.c[a] for a in attrs} | {"is_inferred": sa.false()})
+            .where(same_key, d.c.valid_from == eff,
+                   sa.or_(_changed(dim, source), d.c.is_inferred))
+        )
 
     # 2. split the version covering the date when the attributes changed
+    if splits:
+        _split(conn, dim, source, effective)
+
+    # 3. members with no version covering the date: new codes, or a period before the first
+    if uncovered:
+        _insert_uncovered(conn, dim, source, effective)
+
+
+def _split(
+    conn: Connection, dim: Scd2Dimension, source: sa.FromClause, effective: dt.date
+) -> None:
+    d, nk, attrs = dim.table, dim.natural_key, dim.attributes
+    eff = sa.literal(effective, sa.Date)
+    same_key = d.c[nk] == source.c[nk]
     strictly_covering = sa.and_(d.c.valid_from < eff, d.c.valid_to > eff)
     conn.execute(
         sa.insert(d).from_select(
@@ -100,9 +144,6 @@ def upsert_versions(
         .values(valid_to=eff, is_current=sa.false())
         .where(same_key, strictly_covering, _changed(dim, source))
     )
-
-    # 3. members with no version covering the date: new codes, or a period before the first
-    _insert_uncovered(conn, dim, source, effective)
 
 
 def ensure_members(

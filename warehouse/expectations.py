@@ -11,9 +11,11 @@ Checks are derived, not hand-listed per table:
 - SCD type 2 dimensions (a unique (natural key, valid_from) and `is_current`): one
   current version per natural key, versions ordered and not overlapping, no inferred
   members left (warning);
-- relationships: every foreign key of a `dim_*` / `fact_*` table, and every column named
-  like another dimension's single-column key (the SCD2 dimensions' `county_code`, which
-  has no foreign key on purpose, see `warehouse.models`) has a matching dimension row;
+- relationships: every foreign key of a `dim_*` / `fact_*` table, every reference a fact
+  declares without one (`warehouse.models`: the loader guarantees them), and every
+  column named like another dimension's single-column key (the SCD2 dimensions'
+  `county_code`, which has no foreign key on purpose, see `warehouse.models`) has a
+  matching dimension row;
   a fact's date key agrees with its date; a fact points at the dimension version valid
   at the start of its period (warning);
 - SPEC §4 rules: every count column of a contract is ≥ 0 in its fact table, and every
@@ -42,7 +44,13 @@ import sqlalchemy as sa
 from schemas import CONTRACTS
 from schemas.contract import ColumnType, Contract, Rule
 from warehouse.marts import CHILDCARE_KPIS, HEALTH_KPIS, MARTS, VOCATIONAL_KPIS
-from warehouse.models import ACCEPTED_STATUSES, FACT_MODELS, SUBMISSION_STATUSES, Base
+from warehouse.models import (
+    ACCEPTED_STATUSES,
+    FACT_MODELS,
+    SUBMISSION_STATUSES,
+    Base,
+    referenced_column,
+)
 
 Severity = Literal["error", "warning"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning")
@@ -280,18 +288,21 @@ def scd2_dimensions(metadata: sa.MetaData = Base.metadata) -> dict[str, Scd2]:
 
 @dataclass(frozen=True)
 class Reference:
-    """column → ref_table.ref_column; `declared` False for a logical relationship."""
+    """column → ref_table.ref_column; `declared` False for a logical relationship,
+    `constrained` False for a declared one the database does not enforce (facts)."""
 
     table: str
     column: str
     ref_table: str
     ref_column: str
     declared: bool = True
+    constrained: bool = True
 
 
 def references(metadata: sa.MetaData = Base.metadata) -> list[Reference]:
     """Every single-column relationship of a `dim_*` / `fact_*` table: declared foreign
-    keys, and columns named like another dimension's single-column primary key."""
+    keys, references declared without a constraint (`warehouse.models.referenced_column`:
+    the facts'), and columns named like another dimension's single-column primary key."""
     tables = _warehouse_tables(metadata)
     dim_keys: dict[str, str] = {}
     for table in tables:
@@ -301,10 +312,10 @@ def references(metadata: sa.MetaData = Base.metadata) -> list[Reference]:
     found: list[Reference] = []
     for table in tables:
         for column in table.columns:
-            fks = list(column.foreign_keys)
-            if fks:
-                target = fks[0].column
-                found.append(Reference(table.name, column.name, target.table.name, target.name))
+            target = referenced_column(column)
+            if target is not None:
+                found.append(Reference(table.name, column.name, target.table.name, target.name,
+                                       constrained=bool(column.foreign_keys)))
             elif column.name in dim_keys and dim_keys[column.name] != table.name:
                 found.append(
                     Reference(table.name, column.name, dim_keys[column.name], column.name,
@@ -365,7 +376,12 @@ def scd2_checks(dim: Scd2) -> Iterator[Check]:
 
 def reference_checks(table: sa.Table, ref: Reference) -> Iterator[Check]:
     c, rc = _q(ref.column), _q(ref.ref_column)
-    kind = "foreign key" if ref.declared else "logical reference (no foreign key)"
+    if not ref.declared:
+        kind = "logical reference (no foreign key)"
+    elif ref.constrained:
+        kind = "foreign key"
+    else:
+        kind = "declared reference, guaranteed by the loader (no foreign key)"
     yield _rows(
         f"{ref.table}.{ref.column}.in_{ref.ref_table}", ref.table, ref.column,
         f"""SELECT {_row_id(table, "b", ref.column)} FROM {{batch}} AS b
@@ -672,7 +688,7 @@ def _measure_columns(table: sa.Table) -> set[str]:
     """Integer columns that are measures: not keys, not references, not `source_row`."""
     return {
         c.name for c in table.columns
-        if isinstance(c.type, sa.Integer) and not c.primary_key and not c.foreign_keys
+        if isinstance(c.type, sa.Integer) and not c.primary_key and referenced_column(c) is None
         and not c.name.endswith("_key")
     }
 

@@ -11,6 +11,14 @@
    else is touched. A rejected or waiting submission never touches facts.
 
 Facts therefore only ever hold the current accepted submission of each partition.
+
+Facts have no FOREIGN KEY constraints (per-row checks were most of the cost of a bulk
+insert on PostgreSQL; see `warehouse.models`), so this module guarantees every reference
+itself, inside the transaction: dimension keys come from the key map and the
+departments, and dates, tracks and volunteer sources are joined to their tables, so a
+row whose member is missing drops out of the insert and the row-count check then refuses
+the whole submission; the partition's references (ledger row, period, county) are
+checked once per submission, the period being seeded only when it was never seen.
 """
 
 from __future__ import annotations
@@ -38,11 +46,12 @@ from warehouse.dimensions import (
     key_map,
     upsert_versions,
 )
-from warehouse.locking import lock_dimensions, lock_name, write_lock
+from warehouse.locking import dimension_locks, lock_names, write_lock
 from warehouse.models import (
     ACCEPTED_STATUSES,
     AuditIssue,
     AuditSubmission,
+    DimCounty,
     DimDate,
     DimDepartment,
     DimPeriod,
@@ -51,6 +60,7 @@ from warehouse.models import (
     FactChildcareVolunteers,
     FactHealthMonthly,
     FactVocationalEnrollment,
+    referenced_column,
 )
 from warehouse.schema import seed_periods
 from warehouse.staging import staged
@@ -58,6 +68,8 @@ from warehouse.staging import staged
 _ledger: sa.Table = AuditSubmission.__table__
 _issues: sa.Table = AuditIssue.__table__
 _departments: sa.Table = DimDepartment.__table__
+_periods: sa.Table = DimPeriod.__table__
+_counties: sa.Table = DimCounty.__table__
 
 
 @dataclass(frozen=True)
@@ -124,9 +136,9 @@ def record_submission(
     now = _utc_naive(dt.datetime.now(dt.UTC))
 
     with write_lock(engine), engine.begin() as conn:
-        lock_name(conn, f"partition:{ref.county_code}/{ref.dataset}/{ref.period}")
-        if frame is not None:
-            lock_dimensions(conn, _dimensions_written(FACT_LOADS[ref.dataset]))
+        partition = f"partition:{ref.county_code}/{ref.dataset}/{ref.period}"
+        dimensions = [] if frame is None else _dimensions_written(FACT_LOADS[ref.dataset])
+        lock_names(conn, [partition, *dimension_locks(dimensions)])
         existing = conn.execute(
             sa.select(_ledger.c.status).where(_ledger.c.submission_id == ref.submission_id)
         ).first()
@@ -135,10 +147,10 @@ def record_submission(
 
         decision = _decide(conn, ref, result)
         values = _ledger_values(ref, result, decision, report_path, now)
-        _delete_issues(conn, ref.submission_id)
-        if existing is None:
+        if existing is None:  # so it has no issues either (audit_issue's foreign key)
             conn.execute(sa.insert(_ledger).values(**values, first_seen_at=now))
         else:
+            _delete_issues(conn, ref.submission_id)
             # Only the outcome changes; the identity columns are indexed, and DuckDB
             # rewrites an UPDATE of an indexed column as delete + insert.
             conn.execute(
@@ -325,14 +337,41 @@ def _checked_facts(
     return frame
 
 
+_PARTITION_COLUMNS = ("submission_id", "county_code", "period")
+"""Fact columns with one value per submission (`_checked_facts`): their references are
+checked once (`_ensure_partition`), not per row."""
+
+
+def _ensure_partition(conn: Connection, ref: SubmissionRef) -> None:
+    """The partition's references exist before its facts name them: the ledger row is
+    written in this transaction, the period is seeded when unseen, an unknown county
+    refuses the submission. One query when both are known (the usual case)."""
+    period_known, county_known = conn.execute(
+        sa.select(
+            sa.exists().where(_periods.c.period == ref.period),
+            sa.exists().where(_counties.c.county_code == ref.county_code),
+        )
+    ).one()
+    if not period_known:
+        seed_periods(conn, [ref.period])
+    if not county_known:
+        raise RuntimeError(
+            f"{ref.submission_id}: county {ref.county_code!r} is not in dim_county; rolled back"
+        )
+
+
 def _load_facts(
     conn: Connection, ref: SubmissionRef, frame: pl.DataFrame, replaces: str | None
 ) -> None:
     spec = FACT_LOADS[ref.dataset]
     fact = spec.table
     effective = parse_period(ref.period).start
-    seed_periods(conn, [ref.period])
-    with staged(conn, "stg_facts", frame) as stage:
+    _ensure_partition(conn, ref)
+    # The partition's identifiers are the same on every row (`_checked_facts`): they reach
+    # the insert as parameters rather than through the stage (the 64-character submission
+    # id alone was over a third of the bytes copied).
+    constants = {"submission_id": ref.submission_id, "period": ref.period}
+    with staged(conn, "stg_facts", frame.drop(list(constants))) as stage:
         for dim in spec.versioned:
             members = (
                 sa.select(stage.c[dim.natural_key], *(stage.c[a] for a in dim.attributes))
@@ -375,15 +414,32 @@ def _load_facts(
         for column in fact.columns:
             if column.name in frame.columns and column.name not in targets:
                 targets.append(column.name)
+                if column.name in constants:
+                    values.append(sa.literal(constants[column.name], column.type))
+                    continue
                 values.append(stage.c[column.name])
-        conn.execute(sa.insert(fact).from_select(targets, sa.select(*values).select_from(source)))
+                referenced = referenced_column(column)
+                if referenced is not None and column.name not in _PARTITION_COLUMNS:
+                    # Facts have no foreign keys (warehouse.models): a value without its
+                    # row (a date outside dim_date, an unknown track) drops out of the
+                    # join and the row count below refuses the submission.
+                    member = referenced.table.alias(f"ref_{column.name}")
+                    source = source.join(
+                        member, member.c[referenced.name] == stage.c[column.name]
+                    )
+        inserted = conn.execute(
+            sa.insert(fact).from_select(targets, sa.select(*values).select_from(source)),
+            execution_options={"preserve_rowcount": True},
+        ).rowcount
 
-    loaded = conn.execute(
+    # The submission had no facts before (a recorded submission is never loaded twice), so
+    # the rows inserted are its rows; count them where the driver cannot say.
+    loaded = inserted if inserted >= 0 else conn.execute(
         sa.select(sa.func.count())
         .select_from(fact)
         .where(fact.c.submission_id == ref.submission_id)
     ).scalar_one()
-    if loaded != frame.height:  # a fact row without its dimension member: never lose rows
+    if loaded != frame.height:  # a fact row without a referenced row: never lose rows
         raise RuntimeError(
             f"{ref.submission_id}: inserted {loaded} of {frame.height} fact rows; rolled back"
         )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 import sqlalchemy as sa
@@ -40,14 +40,27 @@ def _lock_id(name: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+def lock_names(conn: Connection, names: Sequence[str]) -> None:
+    """PostgreSQL: block until this transaction holds the advisory locks `names`, taken
+    one after the other in the given order, in one round trip (PostgreSQL evaluates a
+    select list from left to right)."""
+    if conn.dialect.name == "postgresql" and names:
+        conn.execute(sa.select(*(
+            sa.func.pg_advisory_xact_lock(_lock_id(f"countyflow:{name}")) for name in names
+        )))
+
+
 def lock_name(conn: Connection, name: str) -> None:
     """PostgreSQL: block until this transaction holds the advisory lock `name`."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_lock_id(f"countyflow:{name}"))))
+    lock_names(conn, [name])
+
+
+def dimension_locks(tables: Iterable[sa.Table]) -> list[str]:
+    """The lock names of dimension (or reference) tables, in the order to take them."""
+    return [f"dimension:{name}" for name in sorted({table.name for table in tables})]
 
 
 def lock_dimensions(conn: Connection, tables: Iterable[sa.Table]) -> None:
     """PostgreSQL: lock every dimension (or reference) table this transaction writes,
     in name order. Readers are never blocked: these locks only exclude other writers."""
-    for name in sorted({table.name for table in tables}):
-        lock_name(conn, f"dimension:{name}")
+    lock_names(conn, dimension_locks(tables))

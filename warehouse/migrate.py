@@ -8,7 +8,10 @@ Revisions live in `warehouse/migrations/versions`:
 - `0001_baseline`: the warehouse as first released, every table in the default schema
   (what `Base.metadata.create_all` built before migrations existed);
 - `0002_schemas`: PostgreSQL moves the tables into `dw` and `audit` (data kept; DuckDB
-  keeps one schema, see `warehouse.layout`).
+  keeps one schema, see `warehouse.layout`);
+- `0003_fact_references`: the fact tables lose their FOREIGN KEY constraints (declared
+  references, guaranteed by the loader and checked by the quality gate; see
+  `warehouse.models`); DuckDB, which cannot drop a constraint, rebuilds them.
 
 A warehouse built before migrations existed (its tables are there, the version table is
 not) is adopted: it is stamped `0001_baseline` and upgraded from there.

@@ -23,6 +23,22 @@ Surrogate keys. DuckDB has no SERIAL/IDENTITY, so:
   traceable to the clerk's own row number in the submitted file;
 - audit issues by (submission_id, issue_no).
 
+References of facts are declared, not enforced by the database. Every `fact_*` column
+that names a dimension member or its submission declares the relationship with
+`_fact_reference` (`Column.info["references"]`, read back by `referenced_column`)
+instead of a FOREIGN KEY constraint, because:
+- per-row referential-integrity triggers were most of the cost of a bulk fact insert on
+  PostgreSQL (the 768 k childcare_daily rows of benchmark scale 10: 17 s of
+  `INSERT … SELECT` with the facts' foreign keys, 2.6 s without);
+- facts have one writer, `warehouse.load`, which guarantees every reference inside its
+  transaction: dimension keys come from joining the dimension itself (key map,
+  departments, dates, tracks, sources), so a row without its member drops out of the
+  join and the row-count check refuses the whole submission; the ledger row, period and
+  county are checked once per submission;
+- the quality gate (`warehouse.expectations`) still checks every declared reference for
+  orphans, as it checked the foreign keys.
+Dimensions, reference data and the audit tables keep their foreign keys.
+
 SCD type 2 validity is effective-dated by the business period: a version is valid on
 [valid_from, valid_to) where valid_from is the start of the period that reported it and
 valid_to is the next version's valid_from (or 9999-12-31 for the current one). This makes
@@ -32,6 +48,7 @@ the result independent of the order submissions arrive in (SPEC §5).
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -90,10 +107,52 @@ def _count(nullable: bool = False) -> Mapped[int]:
     return mapped_column(sa.BigInteger, nullable=nullable)
 
 
+REFERENCES = "references"
+"""`Column.info` key of a declared reference without a database constraint (facts)."""
+
+
+def _fact_reference(
+    type_: sa.types.TypeEngine[Any] | type[sa.types.TypeEngine[Any]],
+    target: str,
+    *,
+    primary_key: bool = False,
+) -> Mapped[Any]:
+    """A fact column referencing `target` (`schema.table.column`), declared in
+    `Column.info` and guaranteed by the loader, not by a FOREIGN KEY (module docstring)."""
+    return mapped_column(type_, nullable=False, primary_key=primary_key,
+                         info={REFERENCES: target})
+
+
+def referenced_column(column: sa.Column[Any]) -> sa.Column[Any] | None:
+    """The column `column` references: its foreign key's target, or the target it
+    declares with `_fact_reference`; None when it references nothing."""
+    for fk in column.foreign_keys:
+        return fk.column
+    target = column.info.get(REFERENCES)
+    if target is None:
+        return None
+    table, name = target.rsplit(".", 1)
+    return Base.metadata.tables[table].c[name]
+
+
 def _submission_fk() -> Mapped[str]:
     return mapped_column(
         sa.String(64), sa.ForeignKey(f"{AUDIT}.audit_submission.submission_id"), primary_key=True
     )
+
+
+def _fact_submission() -> Mapped[str]:
+    return _fact_reference(
+        sa.String(64), f"{AUDIT}.audit_submission.submission_id", primary_key=True
+    )
+
+
+def _fact_county() -> Mapped[str]:
+    return _fact_reference(sa.String, f"{DW}.dim_county.county_code")
+
+
+def _fact_period() -> Mapped[str]:
+    return _fact_reference(sa.String, f"{DW}.dim_period.period")
 
 
 def _county_fk(primary_key: bool = False) -> Mapped[str]:
@@ -342,6 +401,8 @@ class AuditIssue(Base):
 # Every fact row: submission_id + source_row (key, traceability), county_code + period
 # (the partition), dimension keys, measures. Only the current accepted submission of a
 # partition has facts: supersession deletes the older one's rows in the same transaction.
+# References are declared without FOREIGN KEY constraints (`_fact_reference`, module
+# docstring): the loader guarantees them, the quality gate checks them.
 
 
 class FactVocationalEnrollment(Base):
@@ -351,17 +412,13 @@ class FactVocationalEnrollment(Base):
     __tablename__ = "fact_vocational_enrollment"
     __table_args__ = ({"schema": DW},)
 
-    submission_id: Mapped[str] = _submission_fk()
+    submission_id: Mapped[str] = _fact_submission()
     source_row: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
-    county_code: Mapped[str] = _county_fk()
-    period: Mapped[str] = _period_fk()
-    school_key: Mapped[int] = mapped_column(
-        sa.BigInteger, sa.ForeignKey(f"{DW}.dim_school.school_key"), nullable=False
-    )
+    county_code: Mapped[str] = _fact_county()
+    period: Mapped[str] = _fact_period()
+    school_key: Mapped[int] = _fact_reference(sa.BigInteger, f"{DW}.dim_school.school_key")
     program: Mapped[str] = mapped_column(sa.String, nullable=False)  # degenerate dimension
-    track: Mapped[str] = mapped_column(
-        sa.String, sa.ForeignKey(f"{DW}.dim_vocational_track.track"), nullable=False
-    )
+    track: Mapped[str] = _fact_reference(sa.String, f"{DW}.dim_vocational_track.track")
     grade: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     enrolled: Mapped[int] = _count()
     new_intake: Mapped[int] = _count()
@@ -374,21 +431,15 @@ class FactChildcareSiteSeason(Base):
     __tablename__ = "fact_childcare_site_season"
     __table_args__ = ({"schema": DW},)
 
-    submission_id: Mapped[str] = _submission_fk()
+    submission_id: Mapped[str] = _fact_submission()
     source_row: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
-    county_code: Mapped[str] = _county_fk()
-    period: Mapped[str] = _period_fk()
-    site_key: Mapped[int] = mapped_column(
-        sa.BigInteger, sa.ForeignKey(f"{DW}.dim_childcare_site.site_key"), nullable=False
-    )
+    county_code: Mapped[str] = _fact_county()
+    period: Mapped[str] = _fact_period()
+    site_key: Mapped[int] = _fact_reference(sa.BigInteger, f"{DW}.dim_childcare_site.site_key")
     start_date: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
     end_date: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
-    start_date_key: Mapped[int] = mapped_column(
-        sa.Integer, sa.ForeignKey(f"{DW}.dim_date.date_key"), nullable=False
-    )
-    end_date_key: Mapped[int] = mapped_column(
-        sa.Integer, sa.ForeignKey(f"{DW}.dim_date.date_key"), nullable=False
-    )
+    start_date_key: Mapped[int] = _fact_reference(sa.Integer, f"{DW}.dim_date.date_key")
+    end_date_key: Mapped[int] = _fact_reference(sa.Integer, f"{DW}.dim_date.date_key")
     service_days: Mapped[int] = _count()
     hours_per_day: Mapped[float] = mapped_column(sa.Double, nullable=False)
     meal_subsidy_yuan: Mapped[float | None] = mapped_column(sa.Double)
@@ -404,17 +455,13 @@ class FactChildcareDaily(Base):
     __tablename__ = "fact_childcare_daily"
     __table_args__ = ({"schema": DW},)
 
-    submission_id: Mapped[str] = _submission_fk()
+    submission_id: Mapped[str] = _fact_submission()
     source_row: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
-    county_code: Mapped[str] = _county_fk()
-    period: Mapped[str] = _period_fk()
-    site_key: Mapped[int] = mapped_column(
-        sa.BigInteger, sa.ForeignKey(f"{DW}.dim_childcare_site.site_key"), nullable=False
-    )
+    county_code: Mapped[str] = _fact_county()
+    period: Mapped[str] = _fact_period()
+    site_key: Mapped[int] = _fact_reference(sa.BigInteger, f"{DW}.dim_childcare_site.site_key")
     date: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
-    date_key: Mapped[int] = mapped_column(
-        sa.Integer, sa.ForeignKey(f"{DW}.dim_date.date_key"), nullable=False
-    )
+    date_key: Mapped[int] = _fact_reference(sa.Integer, f"{DW}.dim_date.date_key")
     children_present: Mapped[int] = _count()
     volunteers_on_duty: Mapped[int | None] = _count(nullable=True)
     meals_served: Mapped[int | None] = _count(nullable=True)
@@ -427,16 +474,12 @@ class FactChildcareVolunteers(Base):
     __tablename__ = "fact_childcare_volunteers"
     __table_args__ = ({"schema": DW},)
 
-    submission_id: Mapped[str] = _submission_fk()
+    submission_id: Mapped[str] = _fact_submission()
     source_row: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
-    county_code: Mapped[str] = _county_fk()
-    period: Mapped[str] = _period_fk()
-    site_key: Mapped[int] = mapped_column(
-        sa.BigInteger, sa.ForeignKey(f"{DW}.dim_childcare_site.site_key"), nullable=False
-    )
-    source: Mapped[str] = mapped_column(
-        sa.String, sa.ForeignKey(f"{DW}.dim_volunteer_source.source"), nullable=False
-    )
+    county_code: Mapped[str] = _fact_county()
+    period: Mapped[str] = _fact_period()
+    site_key: Mapped[int] = _fact_reference(sa.BigInteger, f"{DW}.dim_childcare_site.site_key")
+    source: Mapped[str] = _fact_reference(sa.String, f"{DW}.dim_volunteer_source.source")
     institution: Mapped[str | None] = mapped_column(sa.String)  # degenerate dimension
     volunteers: Mapped[int] = _count()
 
@@ -447,19 +490,17 @@ class FactHealthMonthly(Base):
     __tablename__ = "fact_health_monthly"
     __table_args__ = ({"schema": DW},)
 
-    submission_id: Mapped[str] = _submission_fk()
+    submission_id: Mapped[str] = _fact_submission()
     source_row: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
-    county_code: Mapped[str] = _county_fk()
-    period: Mapped[str] = _period_fk()
-    facility_key: Mapped[int] = mapped_column(
-        sa.BigInteger, sa.ForeignKey(f"{DW}.dim_health_facility.facility_key"), nullable=False
+    county_code: Mapped[str] = _fact_county()
+    period: Mapped[str] = _fact_period()
+    facility_key: Mapped[int] = _fact_reference(
+        sa.BigInteger, f"{DW}.dim_health_facility.facility_key"
     )
-    department_key: Mapped[int] = mapped_column(
-        sa.BigInteger, sa.ForeignKey(f"{DW}.dim_department.department_key"), nullable=False
+    department_key: Mapped[int] = _fact_reference(
+        sa.BigInteger, f"{DW}.dim_department.department_key"
     )
-    month_date_key: Mapped[int] = mapped_column(
-        sa.Integer, sa.ForeignKey(f"{DW}.dim_date.date_key"), nullable=False
-    )
+    month_date_key: Mapped[int] = _fact_reference(sa.Integer, f"{DW}.dim_date.date_key")
     beds_open: Mapped[int] = _count()
     surgeries: Mapped[int] = _count()
     interventional_procedures: Mapped[int | None] = _count(nullable=True)

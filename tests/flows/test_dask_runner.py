@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from countyflow.settings import Settings
+from warehouse.models import referenced_column
 
 pytestmark = pytest.mark.flow
 
@@ -32,13 +33,12 @@ def _by_natural_keys(table: sa.Table) -> sa.Select:
     columns: list[sa.ColumnElement[object]] = []
     source: sa.FromClause = table
     for column in table.columns:
-        targets = [fk.column for fk in column.foreign_keys
-                   if fk.column.table.name.startswith("dim_") and fk.column.table.name != "dim_date"
-                   and fk.column.name == column.name]
-        if not targets:
+        target = referenced_column(column)  # facts declare references without foreign keys
+        if (target is None or not target.table.name.startswith("dim_")
+                or target.table.name == "dim_date" or target.name != column.name):
             columns.append(column)
             continue
-        dim = targets[0].table.alias(f"d_{column.name}")
+        dim = target.table.alias(f"d_{column.name}")
         source = source.join(dim, dim.c[column.name] == column)
         columns += [c.label(f"{column.name}__{c.name}") for c in dim.columns if c.name != column.name]
     return sa.select(*columns).select_from(source)

@@ -280,6 +280,65 @@ def test_fact_rows_must_match_rows_loaded(warehouse_engine: Engine) -> None:
     assert processed_status(warehouse_engine, submission.submission_id) is None
 
 
+# Facts have no FOREIGN KEY constraints (warehouse.models): the loader itself must refuse
+# a row whose reference has no row, rolling back the whole submission.
+BROKEN_REFERENCES: dict[str, tuple[str, str, str, Any, list[dict[str, Any]]]] = {
+    "date_key": ("childcare_daily", SUMMER, "fact_childcare_daily", 20990706,
+                 [b.attendance("ZY-001", dt.date(2025, 7, d), 30) for d in (6, 7)]),
+    "start_date_key": ("childcare_sites", SUMMER, "fact_childcare_site_season", 20990706,
+                       [b.site("ZY-001"), b.site("ZY-002")]),
+    "month_date_key": ("health_monthly", "2025-07", "fact_health_monthly", 20990701,
+                       DATASET_ROWS["health_monthly"][2][:2]),
+    "track": ("vocational_enrollment", "2024", "fact_vocational_enrollment", "apprenticeship",
+              DATASET_ROWS["vocational_enrollment"][2]),
+    "source": ("childcare_volunteers", SUMMER, "fact_childcare_volunteers", "robots",
+               [b.volunteer("ZY-001", "school_staff", 3), b.volunteer("ZY-002", "other", 1)]),
+}
+
+
+@pytest.mark.parametrize("column", list(BROKEN_REFERENCES))
+def test_a_fact_naming_a_missing_member_is_refused(warehouse_engine: Engine, column: str) -> None:
+    dataset, period, table, missing, data = BROKEN_REFERENCES[column]
+    submission = b.ref(dataset, period)
+    valid = b.valid_frame(dataset, data)
+    facts = transform_submission(dataset, valid, submission)
+    facts = facts.with_columns(  # the last row names a member no dimension row has
+        pl.when(pl.int_range(pl.len()) == pl.len() - 1).then(pl.lit(missing))
+        .otherwise(pl.col(column)).cast(facts.schema[column]).alias(column))
+    with pytest.raises(RuntimeError, match=f"inserted {len(data) - 1} of {len(data)} fact rows"):
+        record_submission(warehouse_engine, submission, b.accepted(valid), facts)
+    assert processed_status(warehouse_engine, submission.submission_id) is None
+    assert fact_count(warehouse_engine, table) == 0
+
+
+def test_a_submission_of_an_unknown_county_is_refused(warehouse_engine: Engine) -> None:
+    with pytest.raises(RuntimeError, match="not in dim_county"):
+        b.load(warehouse_engine, "childcare_sites", SUMMER, [b.site("ZY-001", county="530699")],
+               county="530699")
+    assert scalar(warehouse_engine, "SELECT COUNT(*) FROM {audit_submission}") == 0
+    assert fact_count(warehouse_engine, "fact_childcare_site_season") == 0
+
+
+def test_an_unseen_period_is_seeded_with_its_days(warehouse_engine: Engine) -> None:
+    """Periods 2015–2035 are seeded once by ensure_warehouse; a later one is added (with
+    its days) by the submission that first reports it, in the same transaction."""
+    start, end = b.summer(2037)
+    assert scalar(warehouse_engine,
+                  "SELECT COUNT(*) FROM {dim_period} WHERE period = '2037-summer'") == 0
+    _, status = b.load(warehouse_engine, "childcare_sites", "2037-summer",
+                       [b.site("ZY-001", start=start, end=end)])
+    assert status == "accepted"
+    assert rows(warehouse_engine, "SELECT start_date, end_date FROM {dim_period} "
+                "WHERE period = '2037-summer'") == [(dt.date(2037, 6, 15), dt.date(2037, 9, 15))]
+    assert rows(warehouse_engine, "SELECT start_date_key, end_date_key "
+                "FROM {fact_childcare_site_season}") == [(20370706, 20370815)]
+    days = [b.attendance("ZY-001", dt.date(2037, 7, 6), 30)]
+    _, status = b.load(warehouse_engine, "childcare_daily", "2037-summer", days)
+    assert status == "accepted"
+    assert rows(warehouse_engine, "SELECT d.date FROM {fact_childcare_daily} f "
+                "JOIN {dim_date} d ON d.date_key = f.date_key") == [(dt.date(2037, 7, 6),)]
+
+
 def test_concurrent_submissions_of_one_partition_are_serialised(
     warehouse_engine: Engine,
 ) -> None:

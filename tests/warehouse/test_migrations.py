@@ -20,7 +20,7 @@ from warehouse import migrate
 from warehouse.engine import make_engine
 from warehouse.layout import SCHEMAS
 from warehouse.marts import MARTS, read_mart
-from warehouse.models import NAMING_CONVENTION, Base
+from warehouse.models import NAMING_CONVENTION, Base, referenced_column
 from warehouse.schema import ensure_warehouse, sync_reference_data
 
 
@@ -37,11 +37,17 @@ def legacy_engine(url: str) -> Engine:
 
 
 def legacy_metadata() -> sa.MetaData:
-    """The models as `create_all` built them before migrations: no schemas."""
+    """The models as `create_all` built them before migrations: no schemas, and the facts'
+    declared references still foreign keys (until 0003_fact_references)."""
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
     for table in Base.metadata.sorted_tables:
-        table.to_metadata(metadata, schema=None,
-                          referred_schema_fn=lambda *_: sa.schema.BLANK_SCHEMA)
+        legacy = table.to_metadata(metadata, schema=None,
+                                   referred_schema_fn=lambda *_: sa.schema.BLANK_SCHEMA)
+        for column in table.columns:
+            target = referenced_column(column)
+            if target is not None and not column.foreign_keys:
+                legacy.append_constraint(sa.ForeignKeyConstraint(
+                    [column.name], [f"{target.table.name}.{target.name}"]))
     return metadata
 
 
@@ -82,7 +88,7 @@ def test_upgrade_from_an_empty_database_reaches_head(empty_url: str) -> None:
     try:
         ensure_warehouse(engine)
         with engine.connect() as conn:
-            assert migrate.current_revision(conn) == migrate.head_revision() == "0002_schemas"
+            assert migrate.current_revision(conn) == migrate.head_revision() == "0003_fact_references"
         ensure_warehouse(engine)  # nothing pending: a no-op
     finally:
         engine.dispose()

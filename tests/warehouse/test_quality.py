@@ -19,6 +19,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from schemas import CONTRACTS
@@ -39,7 +40,7 @@ from warehouse.expectations import (
 )
 from warehouse.layout import SEARCH_PATH
 from warehouse.marts import MARTS
-from warehouse.models import FACT_MODELS, Base
+from warehouse.models import FACT_MODELS, Base, referenced_column
 
 # A password the trust-authenticated test server ignores: the URL still connects.
 DUMMY_PASSWORD = "Quality-Gate-Dummy-Pw-7f3a"
@@ -62,8 +63,9 @@ def test_every_key_and_reference_has_a_check() -> None:
         else:
             assert f"{table.name}.{'+'.join(pk)}.unique" in NAMES
         for column in table.columns:
-            for fk in column.foreign_keys:
-                assert f"{table.name}.{column.name}.in_{fk.column.table.name}" in NAMES
+            target = referenced_column(column)  # a foreign key, or a fact's declared reference
+            if target is not None:
+                assert f"{table.name}.{column.name}.in_{target.table.name}" in NAMES
     logical = {(r.table, r.column) for r in references() if not r.declared}
     assert logical == {(d, "county_code") for d in ("dim_school", "dim_childcare_site",
                                                       "dim_health_facility")}
@@ -73,6 +75,25 @@ def test_every_key_and_reference_has_a_check() -> None:
     }
     for dim in scd2_dimensions().values():
         assert f"{dim.table}.{dim.natural_key}.one_current" in NAMES
+
+
+def test_facts_declare_their_references_without_foreign_keys() -> None:
+    """Facts have no FOREIGN KEY constraints (the loader guarantees their references, see
+    warehouse.models), yet the gate checks every one of them, the ledger included."""
+    for model in FACT_MODELS.values():
+        table: sa.Table = model.__table__  # type: ignore[assignment]
+        assert not table.foreign_keys, table.name
+        declared = {c.name: referenced_column(c) for c in table.columns}
+        declared = {name: target for name, target in declared.items() if target is not None}
+        assert {"submission_id", "county_code", "period"} <= set(declared), table.name
+        assert declared["submission_id"].table.name == "audit_submission"
+        for name, target in declared.items():
+            check = f"{table.name}.{name}.in_{target.table.name}"
+            assert check in NAMES, check
+            assert "declared reference" in next(c for c in CHECKS if c.name == check).description
+    # dimensions, reference data and the audit tables keep theirs
+    assert Base.metadata.tables["audit_issue"].foreign_keys
+    assert Base.metadata.tables["ref_calendar"].foreign_keys
 
 
 def test_every_contract_error_rule_and_count_is_mirrored() -> None:
