@@ -38,8 +38,7 @@ def ingest_landing_zone(settings: Settings | None = None) -> list[SubmissionOutc
     outcomes: list[SubmissionOutcome] = []
     for batch in batches_in_dependency_order(pending):
         lookups = fetch_submission_lookups(batch, settings)  # read here: workers never connect
-        staged = stage_submission.map(batch, lookups, settings=unmapped(settings))
-        # Loads run here, one at a time and in order, while the runner stages the rest.
+        staged = stage_submission.map(batch, lookups, settings=unmapped(settings)).result()
         outcomes += [load_submission(submission, settings) for submission in staged]
 
     quality = check_warehouse(settings)
