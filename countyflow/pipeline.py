@@ -30,7 +30,7 @@ from schemas import CONTRACTS, processing_order
 class StagedSubmission:
     """What the staging task hands to the load task: counts, and where the frames are.
 
-    Frames travel as Parquet files, not as task results, so task results stay small
+    Frames travel as Arrow IPC files, not as task results, so task results stay small
     (and picklable for a Dask cluster).
     """
 
@@ -106,7 +106,7 @@ def staging_paths(staging_dir: Path, submission_id: str) -> tuple[Path, Path]:
     names on every call, so two runs staging the same file (two `countyflow run` started
     together) never read or delete each other's frames."""
     stem = f"{submission_id}.{uuid.uuid4().hex[:12]}"
-    return staging_dir / f"{stem}.facts.parquet", staging_dir / f"{stem}.issues.parquet"
+    return staging_dir / f"{stem}.facts.arrow", staging_dir / f"{stem}.issues.arrow"
 
 
 def report_stem(reports_dir: Path, ref: SubmissionRef) -> Path:

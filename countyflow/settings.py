@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     reports_dir: Path = Field(default=Path("data/reports"), description="Clerk reports per submission.")
     staging_dir: Path = Field(
         default=Path("data/staging"),
-        description="Validated frames handed from the staging task to the load task (Parquet).",
+        description="Validated frames handed from the staging task to the load task (Arrow IPC files).",
     )
     max_file_bytes: int = Field(default=50 * 1024 * 1024, description="Submissions larger than this are rejected.")
     max_sheet_cells: int = Field(default=5_000_000, description="A spreadsheet expanding past this is rejected.")

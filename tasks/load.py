@@ -72,8 +72,8 @@ def load_submission(staged: StagedSubmission, settings: Settings) -> SubmissionO
     """Record one submission in the ledger and, if accepted, load its facts (one transaction)."""
     from warehouse.load import record_submission
 
-    issues = pl.read_parquet(staged.issues_path)
-    facts = pl.read_parquet(staged.facts_path) if staged.facts_path else None
+    issues = pl.read_ipc(staged.issues_path)
+    facts = pl.read_ipc(staged.facts_path) if staged.facts_path else None
     result = ValidationResult(
         status=staged.status, valid=pl.DataFrame(), issues=issues, rows_in=staged.rows_in,
         rows_loaded=staged.rows_loaded, rows_rejected=staged.rows_rejected, rows_held=staged.rows_held,

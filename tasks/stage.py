@@ -1,4 +1,4 @@
-"""Staging: parse → validate → transform one submission; hand frames on as Parquet."""
+"""Staging: parse → validate → transform one submission; hand frames on as Arrow IPC files."""
 
 from __future__ import annotations
 
@@ -65,9 +65,9 @@ def stage_submission(ref: SubmissionRef, lookups: Lookups, settings: Settings) -
 
     facts_path, issues_path = staging_paths(settings.staging_dir, ref.submission_id)
     facts_path.parent.mkdir(parents=True, exist_ok=True)
-    result.issues.write_parquet(issues_path)
+    result.issues.write_ipc(issues_path)  # uncompressed Arrow: read back once, then deleted
     if facts is not None:
-        facts.write_parquet(facts_path)
+        facts.write_ipc(facts_path)
     stem = report_stem(settings.reports_dir, ref)
     header = _report_header(ref)
     write_report(result, header, stem.with_suffix(".json"))
