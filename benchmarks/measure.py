@@ -71,7 +71,7 @@ def workload_null_flow(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def workload_b2(spec: dict[str, Any]) -> dict[str, Any]:
-    """B2: the same pure functions in a plain loop, no Prefect (and no Parquet hand-off)."""
+    """B2: the same pure functions in a plain loop, no Prefect (and no Arrow hand-off between tasks)."""
     from countyflow.ingest.discover import discover_submissions, open_archived
     from countyflow.ingest.report import write_report
     from countyflow.pipeline import batches_in_dependency_order, report_stem, stage_bytes
