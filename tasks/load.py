@@ -30,7 +30,9 @@ def _unless_warehouse_busy(task: Any, task_run: Any, state: Any) -> bool:
     return True
 
 
-@task(retries=2, retry_delay_seconds=5, timeout_seconds=600, retry_condition_fn=_unless_warehouse_busy)
+# No task timeout: the wait for a DuckDB file another process holds is bounded by
+# COUNTYFLOW_WAREHOUSE_LOCK_TIMEOUT (30 min by default), which a fixed timeout would cut short.
+@task(retries=2, retry_delay_seconds=5, retry_condition_fn=_unless_warehouse_busy)
 def prepare_warehouse(settings: Settings) -> None:
     """Apply pending migrations, seed reference data, (re)create the marts (idempotent)."""
     from warehouse.schema import ensure_warehouse

@@ -2,6 +2,9 @@
 
 The judgement (overdue, late) is `countyflow.completeness`, shared with the nightly
 completeness flow and the run report, so all three say the same thing.
+
+Exit codes: 0, or 75 (EX_TEMPFAIL, as `countyflow run`) when the DuckDB warehouse file
+stayed in use by another process for longer than `COUNTYFLOW_WAREHOUSE_LOCK_TIMEOUT`.
 """
 
 from __future__ import annotations
@@ -26,13 +29,19 @@ MAX_PROBLEMS_SHOWN = 40
 
 
 def show_status(settings: Settings, as_of: date | None = None) -> int:
+    from countyflow.commands.run import EXIT_WAREHOUSE_BUSY
     from tasks.resources import warehouse_engine
+    from warehouse.engine import WarehouseBusyError
     from warehouse.marts import read_mart
     from warehouse.schema import ensure_warehouse
 
-    engine = warehouse_engine(settings)
-    ensure_warehouse(engine)
-    status = read_mart(engine, "mart_submission_status")
+    try:
+        engine = warehouse_engine(settings)
+        ensure_warehouse(engine)
+        status = read_mart(engine, "mart_submission_status")
+    except WarehouseBusyError as exc:  # the message names the file, never a password
+        console.print(f"[red]countyflow status could not read the warehouse:[/] {exc}")
+        return EXIT_WAREHOUSE_BUSY
     if status.is_empty():
         console.print("No partitions expected or received yet.")
         return 0

@@ -119,3 +119,30 @@ def test_countyflow_run_exits_75_while_another_process_holds_the_file(
     _engine_for.cache_clear()
     assert result.exit_code == EXIT_WAREHOUSE_BUSY == 75, result.output
     assert "did not start" in result.output and "another process" in result.output
+
+
+def test_countyflow_status_exits_75_while_another_process_holds_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from countyflow.cli import app
+    from countyflow.commands.run import EXIT_WAREHOUSE_BUSY
+    from tasks.resources import _engine_for
+
+    path = tmp_path / "w.duckdb"
+    monkeypatch.setenv("COUNTYFLOW_WAREHOUSE_LOCK_TIMEOUT", "0.3")
+    with held_by_another_process(path, 30):
+        result = CliRunner().invoke(app, ["status", "--warehouse", f"duckdb:///{path}"])
+    _engine_for.cache_clear()
+    assert result.exit_code == EXIT_WAREHOUSE_BUSY == 75, result.output
+    assert "could not read the warehouse" in result.output and "another process" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_preparing_the_warehouse_is_bounded_by_the_lock_timeout_not_a_task_timeout() -> None:
+    from countyflow.settings import Settings
+    from tasks.load import prepare_warehouse
+
+    assert prepare_warehouse.timeout_seconds is None
+    assert Settings().warehouse_lock_timeout == 30 * 60
