@@ -380,6 +380,9 @@ UNION ALL
 
 # ------------------------------------------------------------------- submission status
 
+# Due dates are city dates (Zhaotong, Asia/Shanghai: UTC+8 all year, no daylight saving),
+# the ledger's times naive UTC: a file delivered at 23:00 UTC on the due date arrived the
+# next morning in the city. `countyflow.completeness` judges with the same city dates.
 _SUBMISSION_STATUS = """
 WITH ranked AS (
     SELECT a.*,
@@ -413,8 +416,9 @@ SELECT k.county_code,
        cal.due_date,
        CASE WHEN cal.due_date IS NULL THEN NULL
             WHEN r.first_delivered_at IS NOT NULL
-                 THEN CAST(r.first_delivered_at AS DATE) <= cal.due_date
-            WHEN CURRENT_DATE > cal.due_date THEN FALSE
+                 THEN CAST(r.first_delivered_at + INTERVAL '8 hours' AS DATE) <= cal.due_date
+            WHEN CAST(CURRENT_TIMESTAMP AT TIME ZONE 'Asia/Shanghai' AS DATE) > cal.due_date
+                 THEN FALSE
        END AS on_time,
        l.rows_loaded,
        l.rows_rejected,
@@ -559,7 +563,8 @@ MARTS: Mapping[str, Mart] = {
                 "waiting, or missing. current_submission_id = the accepted submission whose "
                 "facts are loaded. received_at, rows_loaded, rows_rejected and warnings "
                 "describe the latest submission (UTC); current_rows_loaded the current one. "
-                "on_time = the first non-rejected file arrived on or before due_date; FALSE "
+                "on_time = the first non-rejected file arrived on or before due_date (city "
+                "dates, Asia/Shanghai); FALSE "
                 "when nothing usable arrived and the due date has passed; NULL when not "
                 "expected or not yet due."
             ),

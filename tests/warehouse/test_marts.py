@@ -233,3 +233,17 @@ def test_duckdb_and_postgresql_give_identical_marts(
         duck, pg = frames["duckdb"][name], frames["postgresql"][name]
         assert duck.height > 0, name
         assert_frame_equal(duck, pg, check_exact=True)
+
+
+def test_on_time_compares_city_dates_not_utc_dates(warehouse_engine: Engine) -> None:
+    """Due dates are Zhaotong dates (UTC+8); the ledger keeps UTC."""
+    due_evening_utc = dt.datetime(2025, 7, 10, 15, 30, tzinfo=dt.UTC)  # 07-10 23:30 in the city
+    next_day_city = dt.datetime(2025, 8, 10, 16, 30, tzinfo=dt.UTC)  # 08-11 00:30 in the city
+    b.load(warehouse_engine, "health_monthly", "2025-06", [b.health("冠心病", surgeries=1)],
+           modified=due_evening_utc)
+    b.load(warehouse_engine, "health_monthly", "2025-07", [b.health("冠心病", surgeries=1)],
+           modified=next_day_city)
+    status = read_mart(warehouse_engine, "mart_submission_status").filter(
+        county_code=b.ZHAOYANG, dataset="health_monthly")
+    on_time = dict(zip(status["period"].to_list(), status["on_time"].to_list(), strict=True))
+    assert (on_time["2025-06"], on_time["2025-07"]) == (True, False)  # due 07-10 and 08-10
