@@ -102,8 +102,12 @@ def test_duckdb_gives_up_after_the_lock_timeout_with_a_clear_message(tmp_path: P
         engine.dispose()
 
 
-def test_countyflow_run_exits_75_while_another_process_holds_the_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("command", "says"), [
+    (["run", "--landing", "landing"], "did not start"),
+    (["status"], "could not read the warehouse"),
+])
+def test_cli_exits_75_while_another_process_holds_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str], says: str
 ) -> None:
     from typer.testing import CliRunner
 
@@ -112,31 +116,13 @@ def test_countyflow_run_exits_75_while_another_process_holds_the_file(
     from tasks.resources import _engine_for
 
     path = tmp_path / "w.duckdb"
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COUNTYFLOW_WAREHOUSE_LOCK_TIMEOUT", "0.3")
     with held_by_another_process(path, 30):
-        result = CliRunner().invoke(app, ["run", "--landing", str(tmp_path / "landing"),
-                                          "--warehouse", f"duckdb:///{path}"])
+        result = CliRunner().invoke(app, [*command, "--warehouse", f"duckdb:///{path}"])
     _engine_for.cache_clear()
     assert result.exit_code == EXIT_WAREHOUSE_BUSY == 75, result.output
-    assert "did not start" in result.output and "another process" in result.output
-
-
-def test_countyflow_status_exits_75_while_another_process_holds_the_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from typer.testing import CliRunner
-
-    from countyflow.cli import app
-    from countyflow.commands.run import EXIT_WAREHOUSE_BUSY
-    from tasks.resources import _engine_for
-
-    path = tmp_path / "w.duckdb"
-    monkeypatch.setenv("COUNTYFLOW_WAREHOUSE_LOCK_TIMEOUT", "0.3")
-    with held_by_another_process(path, 30):
-        result = CliRunner().invoke(app, ["status", "--warehouse", f"duckdb:///{path}"])
-    _engine_for.cache_clear()
-    assert result.exit_code == EXIT_WAREHOUSE_BUSY == 75, result.output
-    assert "could not read the warehouse" in result.output and "another process" in result.output
+    assert says in result.output and "another process" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
