@@ -13,7 +13,3 @@ from flows.ingest import ingest_flow_for
 
 ingest_landing_zone = ingest_flow_for(Settings())
 """The main flow with the configured task runner (threads, or Dask)."""
-
-ENTRYPOINT = "flows/served.py:ingest_landing_zone"
-
-__all__ = ["ENTRYPOINT", "ingest_landing_zone"]

@@ -2,8 +2,9 @@
 
 All statements are set-based (`INSERT … SELECT`, `UPDATE … FROM`) over a staged source,
 identical on DuckDB and PostgreSQL; one query first finds which of the steps below any
-member needs, and only those run (usually none: members arrive as already known). A version is valid on [valid_from, valid_to); the
-effective date of a submission is the start of its period, so:
+member needs, and only those run (usually none: members arrive as already known). A
+version is valid on [valid_from, valid_to); the effective date of a submission is the
+start of its period, so:
 
 - the same period reporting different attributes is a correction: the version that
   starts on that date is updated in place (its facts were the superseded submission's);

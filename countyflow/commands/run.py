@@ -21,14 +21,14 @@ EXIT_WAREHOUSE_BUSY = 75
 
 def run_pipeline(settings: Settings) -> int:
     """Run the ingest flow; see the module docstring for the exit codes."""
-    from flows.ingest import for_workers, ingest_flow_for
+    from flows.ingest import ingest_flow_for
     from warehouse.engine import WarehouseBusyError
 
     console.print(f"countyflow: landing [bold]{settings.landing}[/] → warehouse [bold]{settings.safe_warehouse_url()}[/]")
     try:
         _claim_duckdb_file(settings)
         with submission_progress():
-            outcomes = ingest_flow_for(settings)(for_workers(settings))
+            outcomes = ingest_flow_for(settings)(settings)  # the flow makes folders absolute
     except WarehouseBusyError as exc:
         console.print(f"[red]countyflow run did not start:[/] {_redact(str(exc), settings)}")
         return EXIT_WAREHOUSE_BUSY

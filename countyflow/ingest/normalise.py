@@ -3,8 +3,9 @@
 Every normaliser takes a string expression and returns a struct expression whose `value`
 field is the typed value (null when missing or unreadable) and whose `problem` field is a
 problem code (a `COMMON_RULES` id, null when the value is fine or simply missing); `split`
-gives the pair. Missing markers are handled once, in `normalise_column`,
-so a required blank is reported as `value_required` and never also as a format error.
+gives the pair. Missing markers are handled once, in `with_missing` (used by
+`normalise_column` and `normalise_values`), so a required blank is reported as
+`value_required` and never also as a format error.
 
 Everything is a vectorised expression (regex extraction, `replace_many`, `replace_strict`):
 no Python runs per row.
@@ -354,19 +355,28 @@ def normaliser_for(column: Column, *, period: Period | None) -> Callable[[pl.Exp
             return normalise_text
 
 
+def with_missing(value: pl.Expr, problem: pl.Expr, missing: pl.Expr,
+                 column: Column) -> Normalised:
+    """A reading with missing markers applied: null value, and `value_required` as the
+    problem if the column is required (no problem otherwise), wherever `missing`."""
+    required = pl.lit("value_required") if column.required else pl.lit(None, dtype=pl.Utf8)
+    return Normalised(
+        pl.when(~missing).then(value).cast(column.dtype),
+        pl.when(missing).then(required).otherwise(problem).cast(pl.Utf8),
+    )
+
+
 def normalise_column(raw: pl.Expr, column: Column, *, period: Period | None) -> pl.Expr:
     """Missing markers first (→ null, `value_required` if required), then the type's normaliser.
 
     A struct expression with fields `value` (typed per the column) and `problem`.
     """
-    required = pl.lit("value_required") if column.required else pl.lit(None, dtype=pl.Utf8)
+    value, problem = with_missing(pl.field("value"), pl.field("problem"), pl.field("missing"),
+                                  column)
     return (
         normaliser_for(column, period=period)(raw)
         .struct.with_fields(missing=is_missing(pl.field("raw")))
-        .struct.with_fields(
-            value=pl.when(~pl.field("missing")).then(pl.field("value")).cast(column.dtype),
-            problem=pl.when(pl.field("missing")).then(required).otherwise(pl.field("problem")),
-        )
+        .struct.with_fields(value=value, problem=problem)
     )
 
 
@@ -515,15 +525,10 @@ def normalise_values(frame: pl.DataFrame, contract: Contract, *,
             values.append(pl.lit(None, dtype=column.dtype).alias(column.name))
             continue
         suffix = _STRUCT + column.name
-        missing = pl.col("missing" + suffix)
-        required = pl.lit("value_required") if column.required else pl.lit(None, dtype=pl.Utf8)
-        values.append(
-            pl.when(~missing).then(pl.col("value" + suffix)).cast(column.dtype).alias(column.name)
-        )
-        problems.append(
-            pl.when(missing).then(required).otherwise(pl.col("problem" + suffix))
-            .cast(pl.Utf8).alias(_PROBLEM + column.name)
-        )
+        value, problem = with_missing(pl.col("value" + suffix), pl.col("problem" + suffix),
+                                      pl.col("missing" + suffix), column)
+        values.append(value.alias(column.name))
+        problems.append(problem.alias(_PROBLEM + column.name))
     return joined.select(*values, SOURCE_ROW, *problems).collect()
 
 
