@@ -89,6 +89,9 @@ class Rule:
     message_en: str
     passes: Callable[[], pl.Expr]
     requires: tuple[str, ...] = ()
+    fix_zh: str = ""
+    """怎么改: one short line telling the clerk how to correct a failing row."""
+    fix_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,9 @@ class RuleText:
     severity: Severity
     message_zh: str
     message_en: str
+    fix_zh: str = ""
+    """怎么改: one short line telling the clerk how to correct it."""
+    fix_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -151,8 +157,8 @@ PERSONAL_COLUMNS: tuple[Column, ...] = (
 )
 
 
-def _text(severity: Severity, zh: str, en: str) -> RuleText:
-    return RuleText(severity, zh, en)
+def _text(severity: Severity, zh: str, en: str, fix_zh: str = "", fix_en: str = "") -> RuleText:
+    return RuleText(severity, zh, en, fix_zh, fix_en)
 
 
 E, W = Severity.ERROR, Severity.WARNING

@@ -102,6 +102,39 @@ def common_issue(rule: str, *, column: str | None = None, value: str | None = No
     }
 
 
+@dataclass(frozen=True)
+class SkippedPart:
+    """Something in a spreadsheet that was deliberately not read as data, for the clerk report.
+
+    `kind` is one of `sheet`, `hidden_rows`, `hidden_columns`, `subtotal_rows`, `total_rows`,
+    `notes_rows`; `where` names it: a sheet name, or sheet rows / columns as ranges
+    (`5–9, 12`); `reason_zh` / `reason_en` say why it was skipped.
+    """
+
+    kind: str
+    where: str
+    reason_zh: str
+    reason_en: str
+
+
+@dataclass(frozen=True)
+class ReadLayout:
+    """How a spreadsheet was read: which sheet(s), which header row(s), what was skipped,
+    and the first rows of the table as read (contract columns only, so no personal data).
+
+    `header_rows` are 1-based sheet row numbers. `preview_header` holds the header text of
+    each previewed column as the file wrote it (merged header rows joined), and
+    `preview_rows` the first data rows' cell texts in the same column order, each row
+    starting with its sheet row number.
+    """
+
+    sheets: tuple[str, ...] = ()
+    header_rows: tuple[int, ...] = ()
+    skipped: tuple[SkippedPart, ...] = ()
+    preview_header: tuple[str, ...] = ()
+    preview_rows: tuple[tuple[str | None, ...], ...] = ()
+
+
 @dataclass
 class ParsedSubmission:
     """A file read into text: canonical column names, every value a string, plus `source_row`.
@@ -116,6 +149,7 @@ class ParsedSubmission:
     frame: pl.DataFrame
     issues: pl.DataFrame
     total_row: pl.DataFrame | None = None
+    layout: ReadLayout | None = None
 
     @property
     def rows_in(self) -> int:
@@ -137,6 +171,8 @@ class ValidationResult:
     rows_loaded: int
     rows_rejected: int
     rows_held: int = 0
+    layout: ReadLayout | None = None
+    """How the file was read (spreadsheets only), carried to the clerk report."""
 
     @property
     def errors(self) -> int:
