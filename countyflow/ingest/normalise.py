@@ -5,7 +5,9 @@ field is the typed value (null when missing or unreadable) and whose `problem` f
 problem code (a `COMMON_RULES` id, null when the value is fine or simply missing); `split`
 gives the pair. Missing markers are handled once, in `with_missing` (used by
 `normalise_column` and `normalise_values`), so a required blank is reported as
-`value_required` and never also as a format error.
+`value_required` and never also as a format error. In a required count column a dash
+marker (`—`, `/`, `无`, …) means "no number" = 0, with a `count_dash_zero` warning that
+`normalise_frame` reports once per column with the rows as ranges.
 
 Everything is a vectorised expression (regex extraction, `replace_many`, `replace_strict`):
 no Python runs per row.
@@ -38,9 +40,19 @@ _FULL_WIDTH = [chr(code) for code in range(0xFF01, 0xFF5F)] + ["\u3000"]
 _HALF_WIDTH = [chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)] + [" "]
 
 MISSING_MARKERS: tuple[str, ...] = (
-    "", "—", "——", "–", "-", "--", "/", "无", "n/a", "na", "null",
+    "", "—", "——", "–", "-", "--", "/", "无", "…", "……", "n/a", "na", "null",
 )
 """Cell texts meaning "no value", compared after trimming, half-width folding and lower-casing."""
+
+DASH_ZERO_MARKERS: tuple[str, ...] = ("—", "——", "–", "-", "--", "/", "无")
+"""Missing markers that in a required count column mean "no number", i.e. 0 (the convention
+of Chinese statistical tables, SPEC §3); `－` and `／` fold to `-` and `/`. A blank, `…` or
+`N/A` says nothing about the number, so it stays a missing required value."""
+
+DASH_ZERO = "count_dash_zero"
+GROUPED_RULES: tuple[str, ...] = (DASH_ZERO,)
+"""Value problems `normalise_frame` reports once per column (first row, rows as ranges):
+a form that writes `—` for every empty category would otherwise bury the real issues."""
 
 COUNT_UNITS: tuple[str, ...] = (
     "人次", "小时", "人", "个", "名", "元", "天", "台", "张", "次", "例", "位", "所", "家", "床",
@@ -92,15 +104,20 @@ DATE_PATTERN = (
     rf"(?P<y1>[0-9]{{4}})\s*[-/.]\s*(?P<m1>[0-9]{{1,2}})\s*[-/.]\s*(?P<d1>[0-9]{{1,2}}){_TIME}"
     r"|(?P<y2>[0-9]{4})\s*年\s*(?P<m2>[0-9]{1,2})\s*月\s*(?P<d2>[0-9]{1,2})\s*[日号]?"
     r"|(?P<m3>[0-9]{1,2})\s*月\s*(?P<d3>[0-9]{1,2})\s*[日号]?"
+    # `7.14`, `7/6`: month and day without a year (also an Excel number cell holding 7.14).
+    # One or two digits each, so an Excel serial (`45844`, `45844.0`) never matches here.
+    r"|(?P<m4>[0-9]{1,2})\s*[./]\s*(?P<d4>[0-9]{1,2})"
     r"|(?P<serial>[0-9]{5})(?:\.[0-9]+)?"
     ")$"
 )
 _CHINESE_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 GRADE_PATTERN = (
-    r"^(?:中职|高职|高|职)?"
+    r"^(?:(?P<cohort>[0-9]{4})级"  # a cohort, named by the autumn it entered (SPEC §3.1)
+    r"|(?:中职|高职|高|职)?"
     rf"(?:(?P<n>[0-9]{{1,3}})(?:\.0+)?|(?P<zh>[{''.join(_CHINESE_DIGITS)}]))"
-    r"(?:年级)?$"
+    r"(?:年级)?)$"
 )
+_GRADES = 3
 
 
 # --- building blocks -------------------------------------------------------------------
@@ -124,6 +141,11 @@ def _compact(raw: pl.Expr) -> pl.Expr:
 def is_missing(raw: pl.Expr) -> pl.Expr:
     """True where the cell is null, blank or a missing marker (`—`, `/`, `无`, `N/A`, …)."""
     return raw.is_null() | _compact(raw).is_in(list(MISSING_MARKERS))
+
+
+def is_dash_zero(raw: pl.Expr) -> pl.Expr:
+    """True where the cell is a dash marker (`—`, `－`, `/`, `无`, …): 0 in a required count."""
+    return _compact(raw).is_in(list(DASH_ZERO_MARKERS)).fill_null(False)
 
 
 def _start(raw: pl.Expr) -> pl.Expr:
@@ -234,10 +256,12 @@ def _year_for(month: pl.Expr, period: Period | None) -> pl.Expr:
 
 
 def normalise_date(raw: pl.Expr, *, period: Period | None = None) -> pl.Expr:
-    """ISO (with or without time), `2025/7/6`, `2025.7.6`, `2025年7月6日`, `7月6日`, Excel serials.
+    """ISO (with or without time), `2025/7/6`, `2025.7.6`, `2025年7月6日`, `7月6日`, `7.6`,
+    `7/6`, Excel serials.
 
-    `7月6日` takes its year from `period` (without a period it is a `date_format` problem).
-    Impossible calendar dates (2025-02-30) are `date_format` problems.
+    `7月6日`, `7.6` and `7/6` take their year from `period` (without a period they are
+    `date_format` problems). Impossible calendar dates (2025-02-30, `2.30`) are `date_format`
+    problems.
     """
     steps = (
         _start(raw)
@@ -246,10 +270,11 @@ def normalise_date(raw: pl.Expr, *, period: Period | None = None) -> pl.Expr:
         .struct.with_fields(
             year=pl.coalesce(
                 _part("y1").str.to_integer(strict=False), _part("y2").str.to_integer(strict=False),
-                _year_for(_part("m3").str.to_integer(strict=False), period),
+                _year_for(pl.coalesce(_part("m3"), _part("m4")).str.to_integer(strict=False),
+                          period),
             ),
-            month=pl.coalesce(_part("m1"), _part("m2"), _part("m3")),
-            day=pl.coalesce(_part("d1"), _part("d2"), _part("d3")),
+            month=pl.coalesce(_part("m1"), _part("m2"), _part("m3"), _part("m4")),
+            day=pl.coalesce(_part("d1"), _part("d2"), _part("d3"), _part("d4")),
             serial=_part("serial").str.to_integer(strict=False),
         )
         .struct.with_fields(
@@ -268,16 +293,42 @@ def normalise_date(raw: pl.Expr, *, period: Period | None = None) -> pl.Expr:
     return _finish(steps, pl.Date)
 
 
-def normalise_grade(raw: pl.Expr) -> pl.Expr:
-    """`1`, `一年级`, `高一`, `1年级`, `职一` → 1 (the 1..3 range is the contract's `grade_range` rule)."""
+def _school_year(period: Period | None) -> int | None:
+    """The autumn year of the school year `period` falls in (a `YYYY` period is school year YYYY)."""
+    if period is None:
+        return None
+    start = period.start
+    return start.year if start.month >= 9 else start.year - 1
+
+
+def normalise_grade(raw: pl.Expr, *, period: Period | None = None) -> pl.Expr:
+    """`1`, `一年级`, `高一`, `1年级`, `职一` → 1 (the 1..3 range is the contract's `grade_range` rule).
+
+    A cohort (`2025级`: entered in autumn 2025) is grade 1 in school year 2025, 2 in 2026, 3
+    in 2027; a cohort outside grades 1..3 of the period's school year is `grade_cohort`,
+    and without a period a cohort cannot be read (`grade_format`).
+    """
+    school_year = _school_year(period)
+    if school_year is None:
+        cohort_grade = pl.lit(None, dtype=pl.Int64)
+        cohort_problem = "grade_format"
+    else:
+        cohort_grade = pl.lit(school_year + 1, dtype=pl.Int64) - pl.field("cohort")
+        cohort_problem = "grade_cohort"
     steps = (
         _start(raw)
         .struct.with_fields(parts=_compact(pl.field("raw")).str.extract_groups(GRADE_PATTERN))
+        .struct.with_fields(cohort=_part("cohort").str.to_integer(strict=False))
+        .struct.with_fields(cohort_grade=cohort_grade)
         .struct.with_fields(value=pl.coalesce(
             _part("n").str.to_integer(strict=False),
             _part("zh").replace_strict(_CHINESE_DIGITS, default=None, return_dtype=pl.Int64),
+            pl.when(pl.field("cohort_grade").is_between(1, _GRADES)).then(pl.field("cohort_grade")),
         ))
-        .struct.with_fields(problem=pl.when(pl.field("value").is_null()).then(pl.lit("grade_format")))
+        .struct.with_fields(problem=pl.when(pl.field("value").is_null()).then(
+            pl.when(pl.field("cohort").is_not_null()).then(pl.lit(cohort_problem))
+            .otherwise(pl.lit("grade_format"))
+        ))
     )
     return _finish(steps, pl.Int64)
 
@@ -343,7 +394,7 @@ def normaliser_for(column: Column, *, period: Period | None) -> Callable[[pl.Exp
         case ColumnType.DATE:
             return lambda raw: normalise_date(raw, period=period)
         case ColumnType.GRADE:
-            return normalise_grade
+            return lambda raw: normalise_grade(raw, period=period)
         case ColumnType.COUNTY:
             return normalise_county
         case ColumnType.ENUM:
@@ -355,11 +406,23 @@ def normaliser_for(column: Column, *, period: Period | None) -> Callable[[pl.Exp
             return normalise_text
 
 
-def with_missing(value: pl.Expr, problem: pl.Expr, missing: pl.Expr,
+def with_missing(value: pl.Expr, problem: pl.Expr, missing: pl.Expr, dash_zero: pl.Expr,
                  column: Column) -> Normalised:
     """A reading with missing markers applied: null value, and `value_required` as the
-    problem if the column is required (no problem otherwise), wherever `missing`."""
+    problem if the column is required (no problem otherwise), wherever `missing`.
+
+    In a required count a dash marker (`dash_zero`) is 0 with the `count_dash_zero`
+    warning instead: the value stays 0 (a warning never nulls a value), so rules and
+    sums see the number the clerk meant.
+    """
     required = pl.lit("value_required") if column.required else pl.lit(None, dtype=pl.Utf8)
+    if column.required and column.type is ColumnType.COUNT:
+        zero = missing & dash_zero
+        return Normalised(
+            pl.when(zero).then(pl.lit(0)).when(~missing).then(value).cast(column.dtype),
+            pl.when(zero).then(pl.lit(DASH_ZERO)).when(missing).then(required)
+            .otherwise(problem).cast(pl.Utf8),
+        )
     return Normalised(
         pl.when(~missing).then(value).cast(column.dtype),
         pl.when(missing).then(required).otherwise(problem).cast(pl.Utf8),
@@ -367,15 +430,17 @@ def with_missing(value: pl.Expr, problem: pl.Expr, missing: pl.Expr,
 
 
 def normalise_column(raw: pl.Expr, column: Column, *, period: Period | None) -> pl.Expr:
-    """Missing markers first (→ null, `value_required` if required), then the type's normaliser.
+    """Missing markers first (→ null, `value_required` if required; 0 with `count_dash_zero`
+    for a dash in a required count), then the type's normaliser.
 
     A struct expression with fields `value` (typed per the column) and `problem`.
     """
     value, problem = with_missing(pl.field("value"), pl.field("problem"), pl.field("missing"),
-                                  column)
+                                  pl.field("dash_zero"), column)
     return (
         normaliser_for(column, period=period)(raw)
-        .struct.with_fields(missing=is_missing(pl.field("raw")))
+        .struct.with_fields(missing=is_missing(pl.field("raw")),
+                            dash_zero=is_dash_zero(pl.field("raw")))
         .struct.with_fields(value=value, problem=problem)
     )
 
@@ -407,7 +472,8 @@ def _normaliser_key(column: Column, period: Period | None) -> tuple[object, ...]
     vocabulary = tuple((k, tuple(v)) for k, v in (column.vocabulary or {}).items())
     if column.type in (ColumnType.ENUM, ColumnType.TEXT):
         return (column.type, vocabulary)
-    if column.type is ColumnType.DATE:  # `7月6日` takes its year from the period
+    # `7月6日` / `7.6` take their year from the period; `2025级` is a grade only in a school year
+    if column.type in (ColumnType.DATE, ColumnType.GRADE):
         return (column.type, period)
     return (column.type,)
 
@@ -451,11 +517,16 @@ READINGS = ReadingCache()
 
 
 def _read_texts(texts: pl.LazyFrame, column: Column, *, period: Period | None) -> pl.LazyFrame:
-    """Each text with its reading: `raw`, `missing`, `value`, `problem`."""
+    """Each text with its reading: `raw`, `missing`, `dash_zero`, `value`, `problem`.
+
+    `missing` and `dash_zero` depend on the text alone; requiredness is applied after the
+    join (`with_missing`), so columns of one normaliser share readings whatever they require.
+    """
     reading = normaliser_for(column, period=period)(pl.col(_RAW))
     return texts.select(
         pl.col(_RAW),
         is_missing(pl.col(_RAW)).alias("missing"),
+        is_dash_zero(pl.col(_RAW)).alias("dash_zero"),
         reading.struct.field("value"),
         reading.struct.field("problem"),
     )
@@ -514,7 +585,8 @@ def normalise_values(frame: pl.DataFrame, contract: Contract, *,
         suffix = _STRUCT + column.name
         joined = joined.join(
             readings[_normaliser_key(column, period)].lazy().rename(
-                {name: name + suffix for name in (_RAW, "missing", "value", "problem")}),
+                {name: name + suffix for name in (_RAW, "missing", "dash_zero", "value",
+                                                  "problem")}),
             left_on=column.name, right_on=_RAW + suffix, how="left", nulls_equal=True,
             maintain_order="left",
         )
@@ -526,10 +598,53 @@ def normalise_values(frame: pl.DataFrame, contract: Contract, *,
             continue
         suffix = _STRUCT + column.name
         value, problem = with_missing(pl.col("value" + suffix), pl.col("problem" + suffix),
-                                      pl.col("missing" + suffix), column)
+                                      pl.col("missing" + suffix), pl.col("dash_zero" + suffix),
+                                      column)
         values.append(value.alias(column.name))
         problems.append(problem.alias(_PROBLEM + column.name))
     return joined.select(*values, SOURCE_ROW, *problems).collect()
+
+
+def group_rows(issues: pl.LazyFrame) -> pl.LazyFrame:
+    """One issue per (column, rule) of `issues` (`ISSUE_SCHEMA`): its first row and that
+    row's text, the messages ending in every row as ranges (`：第 5–9、12 行`, `: rows 5–9, 12`).
+
+    Rows are the sheet's own numbers, so a run of consecutive numbers is one range.
+    """
+    first, last, span = "__first__", "__last__", "__span__"
+    row = pl.col(SOURCE_ROW)
+    runs = (
+        issues.sort("column", "rule", SOURCE_ROW, maintain_order=True)
+        # Sheets read together may repeat a row number: one mention each.
+        .unique(subset=["column", "rule", SOURCE_ROW], keep="first", maintain_order=True)
+        .with_columns(
+            (row.diff().over("column", "rule") != 1).fill_null(True).cum_sum().alias("__run__"))
+        .group_by("column", "rule", "__run__", maintain_order=True)
+        .agg(row.first().alias(first), row.last().alias(last),
+             pl.col("value", "severity", "message_zh", "message_en").first())
+        .with_columns(
+            pl.when(pl.col(first) == pl.col(last)).then(pl.col(first).cast(pl.Utf8))
+            .otherwise(pl.concat_str(pl.col(first), pl.lit("–"), pl.col(last))).alias(span))
+    )
+    return (
+        runs.group_by("column", "rule", maintain_order=True)
+        .agg(
+            pl.col(first).first().alias(SOURCE_ROW),
+            pl.col("value", "severity", "message_zh", "message_en").first(),
+            pl.col(span).str.join("、").alias("__zh__"),
+            pl.col(span).str.join(", ").alias("__en__"),
+            (pl.col(last).last() > pl.col(first).first()).alias("__several__"),
+        )
+        .select(
+            SOURCE_ROW, "column", "value", "rule", "severity",
+            pl.concat_str(pl.col("message_zh"), pl.lit("：第 "), pl.col("__zh__"), pl.lit(" 行"))
+            .alias("message_zh"),
+            pl.concat_str(pl.col("message_en"),
+                          pl.when(pl.col("__several__")).then(pl.lit(": rows "))
+                          .otherwise(pl.lit(": row ")),
+                          pl.col("__en__")).alias("message_en"),
+        )
+    )
 
 
 def normalise_frame(frame: pl.DataFrame, contract: Contract, *,
@@ -539,7 +654,8 @@ def normalise_frame(frame: pl.DataFrame, contract: Contract, *,
     The typed frame has every contract column in contract order (optional columns absent
     from the file as typed nulls) plus `source_row`, in the input's row order. The issues
     frame (`ISSUE_SCHEMA`) has one row per unreadable or missing-but-required cell, with the
-    original text. A required column absent from the file is the reader's
+    original text; `GROUPED_RULES` (the `count_dash_zero` warning) instead give one row per
+    column (`group_rows`). A required column absent from the file is the reader's
     (submission-level) problem and yields no row issues here.
     """
     normalised = normalise_values(frame, contract, period=period)
@@ -557,10 +673,14 @@ def normalise_frame(frame: pl.DataFrame, contract: Contract, *,
         ).filter(pl.col("rule").is_not_null())
         for name in present
     ]
-    issues = (
+    cell_issues = (
         pl.concat(parts)
         .join(rule_texts().lazy(), on="rule", how="left", maintain_order="left")
         .select(pl.col(name).cast(dtype) for name, dtype in ISSUE_SCHEMA.items())
+    )
+    grouped = pl.col("rule").is_in(list(GROUPED_RULES))
+    issues = (
+        pl.concat([cell_issues.filter(~grouped), group_rows(cell_issues.filter(grouped))])
         .sort(SOURCE_ROW, maintain_order=True)
         .collect()
     )

@@ -128,10 +128,14 @@ def duplicate_key_issues(typed: pl.DataFrame, raw: pl.DataFrame, contract: Contr
                          value_issues: pl.DataFrame) -> pl.DataFrame:
     """One `duplicate_key` issue per row sharing its (normalised) key with another row.
 
-    Rows whose key could not be read are left out: their problem is already reported.
+    Rows whose key could not be read (an error value issue) are left out: their problem is
+    already reported. A warning leaves the value readable, so its row's key still counts.
     """
     key = list(contract.key)
-    unreadable = value_issues.filter(pl.col("column").is_in(key)).select(SOURCE_ROW).unique()
+    unreadable = (
+        value_issues.filter(pl.col("column").is_in(key) & (pl.col("severity") == _ERROR))
+        .select(SOURCE_ROW).unique()
+    )
     rows = (
         typed.select(*key, SOURCE_ROW).with_row_index(_POS)
         .join(unreadable, on=SOURCE_ROW, how="anti", maintain_order="left")
@@ -181,8 +185,10 @@ def rule_issues(context: pl.DataFrame, raw: pl.DataFrame, contract: Contract,
                 available_context: set[str], value_issues: pl.DataFrame) -> pl.DataFrame:
     """Run the contract's Pandera schema on `context`; one issue per rule failure.
 
-    Failures on rows where an input of the rule already has a value issue are dropped, so
-    Pandera's `not_nullable` on a required cell is already covered by `value_required`.
+    Failures on rows where an input of the rule already has an error value issue are
+    dropped, so Pandera's `not_nullable` on a required cell is already covered by
+    `value_required`. A warning value issue (`count_dash_zero`) leaves a real value, so the
+    rules still judge it.
     """
     cases = failure_cases(build_schema(contract, available_context), context)
     if cases is None:
@@ -222,7 +228,10 @@ def rule_issues(context: pl.DataFrame, raw: pl.DataFrame, contract: Contract,
         cases.join(meta, on=["rule", "column"], how="left", maintain_order="left")
         .join(positions, on=_POS, how="left", maintain_order="left")
     )
-    unreadable = value_issues.select(SOURCE_ROW, pl.col("column").alias("input")).unique()
+    unreadable = (
+        value_issues.filter(pl.col("severity") == _ERROR)
+        .select(SOURCE_ROW, pl.col("column").alias("input")).unique()
+    )
     suppressed = (
         cases.select(_POS, "rule", "column", pl.col(SOURCE_ROW), pl.col("inputs").alias("input"))
         .explode("input")
@@ -342,8 +351,13 @@ def validate_submission(
         total_row_issues(parsed.total_row, typed, contract, value_issues, period=period),
     ])
 
+    # Only errors decide: warnings (grouped ones included, which name just their first row)
+    # never reject a row or the submission under either policy.
     errors = issues.filter(pl.col("severity") == _ERROR)
-    submission_level = errors.filter(pl.col(SOURCE_ROW).is_null()).height > 0 or duplicates.height > 0
+    submission_level = (
+        errors.filter(pl.col(SOURCE_ROW).is_null()).height > 0
+        or duplicates.filter(pl.col("severity") == _ERROR).height > 0
+    )
     if submission_level or (policy == "strict" and errors.height > 0):
         return _result(SubmissionStatus.REJECTED, _empty_valid(contract), issues, rows_in=rows_in,
                        rows_loaded=0, rows_rejected=rows_in)

@@ -10,10 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from countyflow.ingest.model import ISSUE_SCHEMA
+from countyflow.ingest.model import ISSUE_SCHEMA, issues_frame
 from countyflow.ingest.normalise import (
     EXCEL_EPOCH,
     ReadingCache,
+    group_rows,
+    is_dash_zero,
     is_missing,
     normalise_column,
     normalise_count,
@@ -29,7 +31,7 @@ from countyflow.ingest.normalise import (
 )
 from countyflow.periods import Period, parse_period
 from schemas import CONTRACTS
-from schemas.contract import Column, ColumnType
+from schemas.contract import COMMON_RULES, Column, ColumnType, Contract
 
 SUMMER = parse_period("2025-summer")
 SCHOOL_YEAR = parse_period("2025")
@@ -108,14 +110,20 @@ def test_decimal_problems(text: str) -> None:
 
 # --- missing markers --------------------------------------------------------------------
 
-MISSING = ["", " ", "\u3000", "—", "——", "–", "-", "－", "/", "／", "无", "N/A", "n/a", "NA",
-           "null", "NULL", None]
+# "No number" dashes: 0 in a required count (SPEC §3), missing anywhere else.
+DASHES = ["—", "——", "–", "-", "--", "－", "－－", "/", "／", "无", " — ", "— —"]
+# Say nothing about the number: missing everywhere, a required count included.
+BLANKS = ["", " ", "\u3000", "…", "……", "N/A", "n/a", "NA", "null", "NULL", None]
+MISSING = DASHES + BLANKS
+REQUIRED_COUNT = Column("c", ColumnType.COUNT, "列", "a count")
+OPTIONAL_COUNT = Column("c", ColumnType.COUNT, "列", "a count", required=False)
 
 
 @pytest.mark.parametrize("text", MISSING)
 def test_missing_markers(text: str | None) -> None:
     frame = pl.DataFrame({"x": [text]}, schema={"x": pl.Utf8})
     assert frame.select(is_missing(X)).item() is True
+    assert frame.select(is_dash_zero(X)).item() is (text in DASHES)
 
 
 @pytest.mark.parametrize("text", MISSING)
@@ -124,8 +132,21 @@ def test_missing_required_is_value_required_only(text: str | None, column_type: 
     vocabulary = {"a": ("甲",)} if column_type is ColumnType.ENUM else None
     required = Column("c", column_type, "列", "a column", vocabulary=vocabulary)
     optional = Column("c", column_type, "列", "a column", required=False, vocabulary=vocabulary)
-    assert one(normalise_column(X, required, period=SUMMER), text) == (None, "value_required")
+    expected = (0, "count_dash_zero") if column_type is ColumnType.COUNT and text in DASHES else (
+        None, "value_required")
+    assert one(normalise_column(X, required, period=SUMMER), text) == expected
     assert one(normalise_column(X, optional, period=SUMMER), text) == (None, None)
+
+
+def test_dash_in_a_required_count_is_zero_with_a_warning() -> None:
+    texts = ["—", "/", "无", "－", "…", "", None, "N/A", "12", "0"]
+    assert run(normalise_column(X, REQUIRED_COUNT, period=None), texts) == [
+        *[(0, "count_dash_zero")] * 4, *[(None, "value_required")] * 4, (12, None), (0, None),
+    ]
+    assert run(normalise_column(X, OPTIONAL_COUNT, period=None), texts) == [
+        *[(None, None)] * 8, (12, None), (0, None),
+    ]
+    assert COMMON_RULES["count_dash_zero"].severity.value == "warning"
 
 
 @pytest.mark.parametrize("text", ["0", "无锡路小学", "NAN", "-1"])
@@ -145,9 +166,14 @@ DATES_OK = [
     ("7月6日", date(2025, 7, 6)), ("7月6号", date(2025, 7, 6)),
     ("45844", date(2025, 7, 6)), ("45844.0", date(2025, 7, 6)),
     ("２０２５－０７－０６", date(2025, 7, 6)), (" 2025-07-06 ", date(2025, 7, 6)),
+    # month and day only, the year from the period (an Excel number cell arrives as `7.14`)
+    ("7.14", date(2025, 7, 14)), ("7/6", date(2025, 7, 6)), ("7.6", date(2025, 7, 6)),
+    ("7.1", date(2025, 7, 1)), ("07.06", date(2025, 7, 6)), (" 7 / 6 ", date(2025, 7, 6)),
+    ("７．６", date(2025, 7, 6)), ("７／６", date(2025, 7, 6)), ("8/15", date(2025, 8, 15)),
 ]
-DATES_BAD = ["2025-02-30", "2025-13-01", "7/6", "6-7", "2025", "1月32日", "yesterday", "20250706",
-             "2025-07", "123"]
+DATES_BAD = ["2025-02-30", "2025-13-01", "6-7", "2025", "1月32日", "yesterday", "20250706",
+             "2025-07", "123", "2.30", "13.1", "0.5", "7.0", "7.", ".6", "7.6.5", "7/6/", "7..6",
+             "123.4", "7.123", "4584"]
 
 
 @pytest.mark.parametrize(("text", "expected"), DATES_OK)
@@ -160,14 +186,32 @@ def test_date_problems(text: str) -> None:
     assert one(normalise_date(X, period=SUMMER), text) == (None, "date_format")
 
 
-def test_date_without_year_needs_a_period() -> None:
-    assert one(normalise_date(X), "7月6日") == (None, "date_format")
+@pytest.mark.parametrize("text", ["7月6日", "7.6", "7/6"])
+def test_date_without_year_needs_a_period(text: str) -> None:
+    assert one(normalise_date(X), text) == (None, "date_format")
 
 
 def test_date_without_year_in_a_school_year_takes_the_right_calendar_year() -> None:
-    assert run(normalise_date(X, period=SCHOOL_YEAR), ["10月8日", "3月1日"]) == [
+    assert run(normalise_date(X, period=SCHOOL_YEAR),
+               ["10月8日", "3月1日", "10.8", "3.1", "10/8", "3/1", "9.1", "8.31"]) == [
         (date(2025, 10, 8), None), (date(2026, 3, 1), None),
+        (date(2025, 10, 8), None), (date(2026, 3, 1), None),
+        (date(2025, 10, 8), None), (date(2026, 3, 1), None),
+        (date(2025, 9, 1), None), (date(2026, 8, 31), None),
     ]
+
+
+def test_month_day_is_a_date_only_in_a_date_column() -> None:
+    """`7.6` is July 6th in a date column and stays the number 7.6 everywhere else."""
+    assert one(normalise_decimal(X), "7.6") == (pytest.approx(7.6), None)
+    assert one(normalise_count(X), "7.6") == (None, "count_format")
+    assert one(normalise_grade(X, period=SCHOOL_YEAR), "7.6") == (None, "grade_format")
+    assert one(normalise_date(X, period=parse_period("2025-winter")), "2.28") == (
+        date(2025, 2, 28), None)
+    assert one(normalise_date(X, period=parse_period("2024-winter")), "2.29") == (
+        date(2024, 2, 29), None)
+    assert one(normalise_date(X, period=parse_period("2025-winter")), "2.29") == (
+        None, "date_format")
 
 
 # --- grade ------------------------------------------------------------------------------
@@ -187,6 +231,49 @@ def test_grade_accepted_forms(text: str, expected: int) -> None:
 @pytest.mark.parametrize("text", ["x", "first", "1.5", "高", "年级", "十", "一二"])
 def test_grade_problems(text: str) -> None:
     assert one(normalise_grade(X), text) == (None, "grade_format")
+
+
+@pytest.mark.parametrize(("text", "expected"), GRADES_OK)
+def test_grade_forms_do_not_depend_on_the_period(text: str, expected: int) -> None:
+    assert one(normalise_grade(X, period=SCHOOL_YEAR), text) == (expected, None)
+
+
+COHORTS = [("2025级", 1), ("2024级", 2), ("2023级", 3), ("2025 级", 1), ("２０２５级", 1),
+           ("２０２４ 级", 2), (" 2023级 ", 3), ("2023\u3000级", 3)]
+
+
+@pytest.mark.parametrize(("text", "expected"), COHORTS)
+def test_cohort_is_its_grade_in_the_school_year(text: str, expected: int) -> None:
+    assert one(normalise_grade(X, period=SCHOOL_YEAR), text) == (expected, None)
+
+
+def test_cohort_grade_follows_the_school_year() -> None:
+    texts = ["2026级", "2025级", "2024级", "2023级", "2027级"]
+    assert run(normalise_grade(X, period=parse_period("2026")), texts) == [
+        (1, None), (2, None), (3, None), (None, "grade_cohort"), (None, "grade_cohort"),
+    ]
+
+
+@pytest.mark.parametrize("text", ["2026级", "2022级", "2020级", "1999级", "0000级"])
+def test_cohort_outside_the_three_grades_is_grade_cohort(text: str) -> None:
+    assert one(normalise_grade(X, period=SCHOOL_YEAR), text) == (None, "grade_cohort")
+
+
+@pytest.mark.parametrize("text", ["2025级", "2024 级"])
+def test_cohort_without_a_period_is_grade_format(text: str) -> None:
+    assert one(normalise_grade(X), text) == (None, "grade_format")
+
+
+@pytest.mark.parametrize("text", ["2025", "202级", "20250级", "2025届", "级", "2025级1班"])
+def test_not_a_cohort(text: str) -> None:
+    assert one(normalise_grade(X, period=SCHOOL_YEAR), text) == (None, "grade_format")
+
+
+def test_grade_column_reads_cohorts_with_the_period() -> None:
+    grade = CONTRACTS["vocational_enrollment"].column("grade")
+    assert run(normalise_column(X, grade, period=SCHOOL_YEAR), ["2024级", "2021级", "—", "高三"]) == [
+        (2, None), (None, "grade_cohort"), (None, "value_required"), (3, None),
+    ]
 
 
 # --- enumerations, county, text -------------------------------------------------------
@@ -285,6 +372,55 @@ def test_normalise_frame_types_columns_and_lists_issues() -> None:
     assert issues["message_zh"].null_count() == 0 and issues["message_en"].null_count() == 0
 
 
+def test_normalise_frame_groups_dash_zero_counts_per_column() -> None:
+    """`—` in a required count is 0, reported once per column with its rows as ranges; the
+    same marker in an optional count is null with no issue; a blank stays an error per cell."""
+    contract = CONTRACTS["childcare_sites"]
+    left_behind = ["60", "—", "—", "—", "60", "60", "/", "60", "－", "—", "—", "60"]
+    enrolled = ["100", "100", "100", "无", "100", "", "100", "100", "100", "100", "100", "…"]
+    frame = pl.DataFrame({
+        "left_behind_children": left_behind,
+        "children_enrolled": enrolled,
+        "relocated_children": left_behind,  # optional: a dash is simply no value
+        "source_row": list(range(2, 14)),  # rows 3–5, 8, 10–12 hold a dash
+    }, schema_overrides={"source_row": pl.Int64})
+    typed, issues = normalise_frame(frame, contract, period=SUMMER)
+    assert typed["left_behind_children"].to_list() == [60, 0, 0, 0, 60, 60, 0, 60, 0, 0, 0, 60]
+    assert typed["children_enrolled"].to_list() == [100, 100, 100, 0, 100, None, 100, 100, 100,
+                                                    100, 100, None]
+    assert typed["relocated_children"].to_list() == [60, None, None, None, 60, 60, None, 60, None,
+                                                     None, None, 60]
+    text = COMMON_RULES["count_dash_zero"]
+    assert issues.rows() == [
+        (3, "left_behind_children", "—", "count_dash_zero", "warning",
+         f"{text.message_zh}：第 3–5、8、10–12 行", f"{text.message_en}: rows 3–5, 8, 10–12"),
+        (5, "children_enrolled", "无", "count_dash_zero", "warning",
+         f"{text.message_zh}：第 5 行", f"{text.message_en}: row 5"),
+        (7, "children_enrolled", "", "value_required", "error",
+         COMMON_RULES["value_required"].message_zh, COMMON_RULES["value_required"].message_en),
+        (13, "children_enrolled", "…", "value_required", "error",
+         COMMON_RULES["value_required"].message_zh, COMMON_RULES["value_required"].message_en),
+    ]
+
+
+def test_group_rows_joins_runs_of_rows_into_ranges() -> None:
+    def issue(row: int, column: str, value: str) -> dict[str, object]:
+        return {"source_row": row, "column": column, "value": value, "rule": "count_dash_zero",
+                "severity": "warning", "message_zh": "符号按 0 计", "message_en": "read as 0"}
+
+    rows = [12, 5, 6, 7, 8, 9, 3, 14, 15, 9]  # unsorted, row 9 twice (two sheets read together)
+    cells = issues_frame([issue(row, "a", f"—{row}") for row in rows]
+                         + [issue(2, "b", "/"), issue(4, "b", "无")])
+    grouped = group_rows(cells.lazy()).collect()
+    assert grouped.schema == pl.Schema(ISSUE_SCHEMA)
+    assert grouped.rows() == [
+        (3, "a", "—3", "count_dash_zero", "warning", "符号按 0 计：第 3、5–9、12、14–15 行",
+         "read as 0: rows 3, 5–9, 12, 14–15"),
+        (2, "b", "/", "count_dash_zero", "warning", "符号按 0 计：第 2、4 行", "read as 0: rows 2, 4"),
+    ]
+    assert group_rows(issues_frame().lazy()).collect().height == 0
+
+
 def test_normalise_frame_without_rows() -> None:
     contract = CONTRACTS["childcare_volunteers"]
     frame = pl.DataFrame(schema={name: pl.Utf8 for name in contract.column_names} | {"source_row": pl.Int64})
@@ -340,6 +476,7 @@ def date_forms(day: date) -> tuple[list[str], Period]:
         day.isoformat(), f"{day.isoformat()} 00:00:00", f"{y}/{m}/{d}", f"{y}/{m:02d}/{d:02d}",
         f"{y}.{m}.{d}", f"{y}年{m}月{d}日", f"{y}-{m}-{d}", f"{m}月{d}日", str(serial),
         day.isoformat().translate(str.maketrans("0123456789-", "０１２３４５６７８９－")),
+        f"{m}.{d}", f"{m}/{d}", f"{m:02d}.{d:02d}",
     ]
     return forms, parse_period(f"{y}-{m:02d}")
 
@@ -378,16 +515,21 @@ def test_normalise_values_reads_repeated_texts_like_cell_by_cell() -> None:
     each column's normaliser applied to every cell (repeats, nulls, markers, shared texts
     between columns of the same type with different requiredness)."""
     contract = CONTRACTS["childcare_sites"]
-    texts = ["940", "940", None, "—", "约900", "１２", "940", None, "12人", "abc"]
+    texts = ["940", "940", None, "—", "约900", "１２", "940", None, "12人", "abc",
+             "/", "…", "无", "N/A", "－", "—"]
     frame = pl.DataFrame({
-        "county_code": ["鲁甸县", "530621", None, "鲁甸", "xx", "鲁甸县", "530621", "—", "ludian", "鲁甸县"],
-        "site_code": ["ZY-001"] * 5 + [None, "ZY-002", "ZY-002", " ZY-003 ", "—"],
+        "county_code": ["鲁甸县", "530621", None, "鲁甸", "xx", "鲁甸县", "530621", "—", "ludian",
+                        "鲁甸县", *["530621"] * 6],
+        "site_code": ["ZY-001"] * 5 + [None, "ZY-002", "ZY-002", " ZY-003 ", "—"] + ["ZY-004"] * 6,
         "start_date": ["2025-07-07", "7月7日", "2025-07-07", None, "45845", "2025-02-30",
-                       "2025/7/7", "2025-07-07", "—", "7月7日"],
+                       "2025/7/7", "2025-07-07", "—", "7月7日", "7.7", "7/7", "2.30", "7.7", "45845.0",
+                       "７．７"],
         "children_enrolled": texts,
         "left_behind_children": list(reversed(texts)),
-        "meal_subsidy_yuan": texts,  # optional: a missing value is no problem here
-        "source_row": list(range(3, 13)),
+        # optional columns sharing the readings of required ones: a marker is no problem here
+        "relocated_children": texts,
+        "meal_subsidy_yuan": texts,
+        "source_row": list(range(3, 19)),
     }, schema_overrides={"source_row": pl.Int64})
     cache = ReadingCache()
     normalised = normalise_values(frame, contract, period=SUMMER, cache=cache)
@@ -396,14 +538,57 @@ def test_normalise_values_reads_repeated_texts_like_cell_by_cell() -> None:
     half = ReadingCache()
     normalise_values(frame.head(5), contract, period=SUMMER, cache=half)
     assert normalise_values(frame, contract, period=SUMMER, cache=half).equals(normalised)
-    for name in frame.columns[:-1]:
+    assert_cell_by_cell(normalised, frame, contract, SUMMER)
+    assert normalised["source_row"].to_list() == list(range(3, 19))
+    # the dash in a required count is 0, the same text in an optional one null
+    assert normalised["children_enrolled"].to_list()[10:] == [0, None, 0, None, 0, 0]
+    assert normalised["relocated_children"].to_list()[10:] == [None] * 6
+    assert normalised["start_date"].to_list()[10:] == [
+        date(2025, 7, 7), date(2025, 7, 7), None, date(2025, 7, 7), date(2025, 7, 7),
+        date(2025, 7, 7)]
+
+
+def assert_cell_by_cell(normalised: pl.DataFrame, frame: pl.DataFrame, contract: Contract,
+                        period: Period) -> None:
+    for name in frame.columns:
+        if name == "source_row":
+            continue
         column = contract.column(name)
         cell_by_cell = frame.select(
-            normalise_column(pl.col(name), column, period=SUMMER).alias("n")
+            normalise_column(pl.col(name), column, period=period).alias("n")
         ).unnest("n")
         assert normalised[name].to_list() == cell_by_cell["value"].to_list(), name
         assert normalised[f"__problem__{name}"].to_list() == cell_by_cell["problem"].to_list(), name
-    assert normalised["source_row"].to_list() == list(range(3, 13))
+
+
+def test_normalise_values_reads_cohorts_like_cell_by_cell_per_school_year() -> None:
+    """A cohort's grade depends on the period, so a cached reading of one school year must
+    never be reused in another."""
+    contract = CONTRACTS["vocational_enrollment"]
+    frame = pl.DataFrame({
+        "grade": ["2025级", "2024 级", "２０２３级", "2022级", "一年级", "2025级", "—", "高三", None],
+        "enrolled": ["120", "—", "/", "无", "…", "", "１２０人", "N/A", "120"],
+        "source_row": list(range(2, 11)),
+    }, schema_overrides={"source_row": pl.Int64})
+    cache = ReadingCache()
+    this_year = normalise_values(frame, contract, period=SCHOOL_YEAR, cache=cache)
+    next_year = normalise_values(frame, contract, period=parse_period("2026"), cache=cache)
+    assert this_year["grade"].to_list() == [1, 2, 3, None, 1, 1, None, 3, None]
+    assert this_year["__problem__grade"].to_list() == [
+        None, None, None, "grade_cohort", None, None, "value_required", None, "value_required"]
+    assert next_year["grade"].to_list() == [2, 3, None, None, 1, 2, None, 3, None]
+    assert this_year["enrolled"].to_list() == [120, 0, 0, 0, None, None, 120, None, 120]
+    assert this_year["__problem__enrolled"].to_list() == [
+        None, "count_dash_zero", "count_dash_zero", "count_dash_zero", "value_required",
+        "value_required", None, "value_required", None]
+    # one set of readings per school year
+    assert cache.known((ColumnType.GRADE, SCHOOL_YEAR)) is not None
+    assert cache.known((ColumnType.GRADE, parse_period("2026"))) is not None
+    for period, normalised in ((SCHOOL_YEAR, this_year), (parse_period("2026"), next_year)):
+        assert_cell_by_cell(normalised, frame, contract, period)
+        assert normalise_values(frame, contract, period=period, cache=cache).equals(normalised)
+        assert normalise_values(frame, contract, period=period, cache=ReadingCache()).equals(
+            normalised)
 
 
 def test_reading_cache_is_bounded_and_keyed_by_period() -> None:

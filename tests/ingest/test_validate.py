@@ -18,9 +18,17 @@ from countyflow.ingest.model import (
     common_issue,
     issues_frame,
 )
-from countyflow.ingest.validate import reject_submission, validate_submission
+from countyflow.ingest.normalise import normalise_frame
+from countyflow.ingest.validate import (
+    add_context,
+    duplicate_key_issues,
+    reject_submission,
+    rule_issues,
+    validate_submission,
+)
 from countyflow.periods import parse_period
 from schemas import CONTRACTS
+from schemas.contract import COMMON_RULES
 
 SITES = CONTRACTS["childcare_sites"]
 DAILY = CONTRACTS["childcare_daily"]
@@ -190,6 +198,19 @@ def test_optional_key_column_nulls_are_part_of_the_key() -> None:
     assert result.issues.filter(pl.col("rule") == "duplicate_key").height == 2
 
 
+def test_cohort_grades_are_part_of_the_normalised_key() -> None:
+    row = {"county_code": "530602", "school_code": "5306020001", "school_name": "职教中心",
+           "program": "护理", "track": "中职", "grade": "2025级", "enrolled": "100",
+           "new_intake": "100", "dropouts": "0"}
+    rows = [row, {**row, "grade": "一年级"}, {**row, "grade": "２０２４ 级", "new_intake": "—"}]
+    result = validate_submission(parsed(rows), VOCATIONAL, county_code=COUNTY,
+                                 period=parse_period("2025"), policy="partial")
+    assert result.status is SubmissionStatus.REJECTED
+    duplicates = result.issues.filter(pl.col("rule") == "duplicate_key")
+    assert duplicates.select("source_row", "value").rows() == [
+        (2, "5306020001 / 护理 / 中职 / 2025级"), (3, "5306020001 / 护理 / 中职 / 一年级")]
+
+
 # --- holding and lookups ------------------------------------------------------------------
 
 
@@ -293,6 +314,129 @@ def test_issues_are_sorted_by_source_row_file_level_first() -> None:
     assert result.issues["source_row"].to_list() == [None, 3, 4]
 
 
+# --- "no number" dashes in required counts ------------------------------------------------
+
+DASH = COMMON_RULES["count_dash_zero"]
+
+
+@pytest.mark.parametrize("policy", ["strict", "partial"])
+def test_dash_in_a_required_count_loads_as_zero_with_one_grouped_warning(policy: str) -> None:
+    marked = {3, 4, 5, 8}
+    rows = [site(f"ZY-{row:04d}", **({"left_behind_children": "—"} if row in marked else {}))
+            for row in range(2, 10)]
+    result = validate_submission(parsed(rows), SITES, county_code=COUNTY, period=SUMMER,
+                                 policy=policy)  # type: ignore[arg-type]
+    assert result.status is SubmissionStatus.ACCEPTED_WITH_WARNINGS
+    assert (result.rows_in, result.rows_loaded, result.rows_rejected, result.rows_held) == (8, 8, 0, 0)
+    assert (result.errors, result.warnings) == (0, 1)
+    assert result.valid["left_behind_children"].to_list() == [60, 0, 0, 0, 60, 60, 0, 60]
+    assert result.valid["source_row"].to_list() == list(range(2, 10))
+    assert result.issues.rows() == [
+        (3, "left_behind_children", "—", "count_dash_zero", "warning",
+         f"{DASH.message_zh}：第 3–5、8 行", f"{DASH.message_en}: rows 3–5, 8"),
+    ]
+
+
+def test_rules_still_judge_a_count_read_as_zero() -> None:
+    """A dash is a real 0: a rule comparing two columns runs on those rows (the first of
+    them carrying the grouped warning included) and its errors reject them under partial."""
+    rows = [site("ZY-0001"), site("ZY-0002", children_enrolled="—"),
+            site("ZY-0003", children_enrolled="/"), site("ZY-0004"),
+            site("ZY-0005", children_enrolled="无", left_behind_children="－")]
+    result = validate_submission(parsed(rows), SITES, county_code=COUNTY, period=SUMMER,
+                                 policy="partial")
+    found = [(row["source_row"], row["column"], row["rule"], row["severity"])
+             for row in result.issues.iter_rows(named=True)]
+    assert found == [
+        (3, "children_enrolled", "count_dash_zero", "warning"),
+        (3, "left_behind_children", "left_behind_exceed_enrolled", "error"),
+        (4, "left_behind_children", "left_behind_exceed_enrolled", "error"),
+        (6, "left_behind_children", "count_dash_zero", "warning"),
+    ]
+    messages = result.issues.filter(pl.col("rule") == "count_dash_zero")["message_en"].to_list()
+    assert messages == [f"{DASH.message_en}: rows 3–4, 6", f"{DASH.message_en}: row 6"]
+    assert result.status is SubmissionStatus.ACCEPTED_WITH_WARNINGS
+    assert (result.rows_in, result.rows_loaded, result.rows_rejected) == (5, 3, 2)
+    assert result.valid["source_row"].to_list() == [2, 5, 6]
+    assert result.valid["children_enrolled"].to_list() == [100, 100, 0]
+    assert result.valid["left_behind_children"].to_list() == [60, 60, 0]
+    strict = sites(rows)
+    assert strict.status is SubmissionStatus.REJECTED and strict.rows_rejected == 5
+
+
+def test_blank_in_a_required_count_stays_an_error_and_optional_dashes_stay_null() -> None:
+    rows = [site("ZY-0001", children_enrolled="…", relocated_children="—"),
+            site("ZY-0002", children_enrolled="N/A", relocated_children="/"),
+            site("ZY-0003", children_enrolled="", relocated_children="无")]
+    result = validate_submission(parsed(rows), SITES, county_code=COUNTY, period=SUMMER,
+                                 policy="partial")
+    assert result.status is SubmissionStatus.REJECTED
+    assert result.issues.select("source_row", "value", "rule").rows() == [
+        (2, "…", "value_required"), (3, "N/A", "value_required"), (4, "", "value_required")]
+    ok = sites([site("ZY-0001", relocated_children="—"), site("ZY-0002", relocated_children="/")])
+    assert ok.status is SubmissionStatus.ACCEPTED and ok.issues.height == 0
+    assert ok.valid["relocated_children"].to_list() == [None, None]
+
+
+def test_a_warning_value_issue_suppresses_no_rule_and_no_duplicate() -> None:
+    """The engine's functions on their own: only error value issues stand for an unreadable
+    value; a warning names a value that was read."""
+    rows = [site("ZY-0001", children_enrolled="50"), site("ZY-0001", left_behind_children="170")]
+    raw = parsed(rows).frame
+    typed, _ = normalise_frame(raw, SITES, period=SUMMER)
+    context, available = add_context(typed, SITES, county_code=COUNTY, period=SUMMER, lookups={})
+
+    def value_issue(row: int, column: str, rule: str) -> dict[str, object]:
+        return common_issue(rule, column=column, value="—", source_row=row)
+
+    warnings = issues_frame([value_issue(2, "children_enrolled", "count_dash_zero"),
+                             value_issue(3, "site_code", "count_dash_zero")])
+    failures = rule_issues(context, raw, SITES, available, warnings)
+    assert failures.select("source_row", "rule").rows() == [
+        (2, "left_behind_exceed_enrolled"), (3, "left_behind_exceed_enrolled")]
+    assert duplicate_key_issues(typed, raw, SITES, warnings)["source_row"].to_list() == [2, 3]
+    errors = issues_frame([value_issue(2, "children_enrolled", "count_format"),
+                           value_issue(3, "site_code", "value_required")])
+    assert rule_issues(context, raw, SITES, available, errors)["source_row"].to_list() == [3]
+    assert duplicate_key_issues(typed, raw, SITES, errors).height == 0
+
+
+def test_dates_without_a_year_take_the_period_year() -> None:
+    rows = [site("ZY-0001", start_date="7.7", end_date="8/15"),
+            site("ZY-0002", start_date="7/14", end_date="8.31"),
+            site("ZY-0003", start_date="7.1", end_date="2.30"),
+            site("ZY-0004", start_date="6.1", end_date="8.15")]
+    result = validate_submission(parsed(rows), SITES, county_code=COUNTY, period=SUMMER,
+                                 policy="partial")
+    assert result.issues.select("source_row", "column", "value", "rule").rows() == [
+        (4, "end_date", "2.30", "date_format"), (5, "start_date", "6.1", "start_outside_season")]
+    assert result.valid.select("start_date", "end_date").rows() == [
+        (date(2025, 7, 7), date(2025, 8, 15)), (date(2025, 7, 14), date(2025, 8, 31))]
+    assert (result.rows_loaded, result.rows_rejected) == (2, 2)
+
+
+def test_cohort_grades_in_a_school_year() -> None:
+    base = {"county_code": "530602", "school_code": "5306020001", "school_name": "职教中心",
+            "track": "中职", "enrolled": "100", "new_intake": "0", "dropouts": "0"}
+    rows = [{**base, "program": "护理", "grade": "2025级", "new_intake": "100"},
+            {**base, "program": "护理", "grade": "2024级", "new_intake": "—"},
+            {**base, "program": "护理", "grade": "２０２３ 级", "new_intake": "30"},
+            {**base, "program": "机电", "grade": "2022级"},
+            {**base, "program": "机电", "grade": "2024级", "new_intake": "/"}]
+    result = validate_submission(parsed(rows), VOCATIONAL, county_code=COUNTY,
+                                 period=parse_period("2025"), policy="partial")
+    assert result.issues.select("source_row", "column", "value", "rule", "severity").rows() == [
+        (3, "new_intake", "—", "count_dash_zero", "warning"),
+        (4, "new_intake", "30", "intake_in_upper_grade", "warning"),
+        (5, "grade", "2022级", "grade_cohort", "error"),
+    ]
+    assert result.issues["message_en"][0] == f"{DASH.message_en}: rows 3, 6"
+    assert result.valid.select("source_row", "grade", "new_intake").rows() == [
+        (2, 1, 100), (3, 2, 0), (4, 3, 30), (6, 2, 0)]
+    assert result.status is SubmissionStatus.ACCEPTED_WITH_WARNINGS
+    assert (result.rows_in, result.rows_loaded, result.rows_rejected) == (5, 4, 1)
+
+
 # --- total row ----------------------------------------------------------------------------
 
 
@@ -335,6 +479,8 @@ SCENARIOS = {
     "one bad": [site("A001"), site("A002", hours_per_day="x")],
     "warning": [site("A001", hours_per_day="4")],
     "duplicate": [site("A001"), site("A001")],
+    "dash zero": [site("A001", left_behind_children="—"), site("A002", children_enrolled="/",
+                                                             left_behind_children="—")],
     "all bad": [site("A001", host_type="?"), site("A002", county_code="?")],
 }
 
