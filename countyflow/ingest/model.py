@@ -102,6 +102,15 @@ def common_issue(rule: str, *, column: str | None = None, value: str | None = No
     }
 
 
+SHEET_ROW_STRIDE = 10_000_000
+"""Above Excel's 1,048,576 rows: keeps `source_row` unique across the sheets read."""
+
+
+def sheet_row(source_row: int) -> tuple[int, int]:
+    """(0-based sheet index among the sheets read, the sheet's own row number)."""
+    return divmod(source_row, SHEET_ROW_STRIDE)
+
+
 @dataclass(frozen=True)
 class SkippedPart:
     """Something in a spreadsheet that was deliberately not read as data, for the clerk report.
@@ -140,16 +149,21 @@ class ParsedSubmission:
     """A file read into text: canonical column names, every value a string, plus `source_row`.
 
     `source_row` is the spreadsheet's own row number (1-based, header rows counted) or the
-    CSV line number, so a clerk can find the row. PII columns are already dropped.
-    `issues` holds file-level warnings (e.g. unknown columns). `total_row` is the
-    spreadsheet's 合计/总计 row (same columns, raw text, with its `source_row`), kept out
-    of `frame`; validation reconciles it against the column sums once values are typed.
+    CSV line number, so a clerk can find the row; when several sheets are read together,
+    the rows of the k-th sheet (0-based) are numbered `k × SHEET_ROW_STRIDE + row`
+    (`sheet_row` splits them again). PII columns are already dropped. `issues` holds
+    file-level warnings (e.g. unknown columns). `total_row` holds the spreadsheet's
+    合计/小计 rows (same columns, raw text, with `source_row`, `total_kind` = `total` or
+    `subtotal`, and the `scope_first`..`scope_last` source rows they sum), kept out of
+    `frame`; validation reconciles them once values are typed.
     """
 
     frame: pl.DataFrame
     issues: pl.DataFrame
     total_row: pl.DataFrame | None = None
     layout: ReadLayout | None = None
+    row_totals: pl.DataFrame | None = None
+    """A wide form's row-total column (`source_row`, `total` text), reconciled per row."""
 
     @property
     def rows_in(self) -> int:

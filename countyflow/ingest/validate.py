@@ -20,12 +20,12 @@ from countyflow.ingest.model import (
     SubmissionRejected,
     SubmissionStatus,
     ValidationResult,
-    common_issue,
     issues_frame,
 )
-from countyflow.ingest.normalise import normalise_frame, normalise_values, typed_schema
+from countyflow.ingest.normalise import normalise_frame, typed_schema
+from countyflow.ingest.reconcile import row_total_issues, total_issues
 from countyflow.periods import Period
-from schemas.contract import COMMON_RULES, ColumnType, Contract, Severity
+from schemas.contract import COMMON_RULES, Contract, Severity
 from schemas.lookups import LOOKUPS, PATH_CONTEXT, Lookup
 from schemas.pandera import (
     SchemaCheck,
@@ -40,7 +40,6 @@ Policy = Literal["strict", "partial"]
 _POS = "__pos"
 _NOT_NULLABLE = "not_nullable"
 _ERROR = Severity.ERROR.value
-_TOTAL_TOLERANCE = 1e-6
 
 
 # --- context ------------------------------------------------------------------------------
@@ -244,38 +243,14 @@ def rule_issues(context: pl.DataFrame, raw: pl.DataFrame, contract: Contract,
     return _raw_values(raw, cases).select(list(ISSUE_SCHEMA)).cast(ISSUE_SCHEMA)  # type: ignore[arg-type]
 
 
-def total_row_issues(total_row: pl.DataFrame | None, typed: pl.DataFrame, contract: Contract,
+def total_row_issues(parsed: ParsedSubmission, typed: pl.DataFrame, contract: Contract,
                      value_issues: pl.DataFrame, *, period: Period) -> pl.DataFrame:
-    """`total_row_mismatch` warnings where the 合计 row differs from the column sums.
-
-    Only count and decimal columns with a readable total are compared, and a column with
-    any unreadable value is skipped (its sum would be wrong for a reason already reported).
-    """
-    if total_row is None or total_row.height == 0:
-        return issues_frame()
-    numeric = [c.name for c in contract.columns
-               if c.type in (ColumnType.COUNT, ColumnType.DECIMAL) and c.name in total_row.columns]
-    unreadable = set(value_issues["column"].to_list())
-    columns = [name for name in numeric if name not in unreadable]
-    if not columns:
-        return issues_frame()
-    totals = normalise_values(total_row.head(1), contract, period=period)
-    sums = typed.select(pl.col(name).sum() for name in columns).row(0, named=True)
-    source_row = totals[SOURCE_ROW].item()
-    rows: list[dict[str, object]] = []
-    for name in columns:
-        stated = totals[name].item()
-        computed = sums[name]
-        if stated is None or abs(stated - computed) <= _TOTAL_TOLERANCE * max(1.0, abs(computed)):
-            continue
-        shown = f"{computed:g}" if isinstance(computed, float) else str(computed)
-        issue = common_issue("total_row_mismatch", column=name,
-                             value=str(total_row[name].cast(pl.Utf8).item(0)),
-                             source_row=source_row)
-        issue["message_zh"] = f"{issue['message_zh']}：各行合计为 {shown}"
-        issue["message_en"] = f"{issue['message_en']}: the rows sum to {shown}"
-        rows.append(issue)
-    return issues_frame(rows)
+    """Warnings where the form's own 合计/小计 rows or 合计 column disagree with its rows
+    (`countyflow.ingest.reconcile`)."""
+    return pl.concat([
+        total_issues(parsed.total_row, typed, contract, value_issues, period=period),
+        row_total_issues(parsed.row_totals, typed, contract, value_issues),
+    ])
 
 
 # --- the engine ---------------------------------------------------------------------------
@@ -348,7 +323,7 @@ def validate_submission(
         value_issues,
         duplicates,
         rule_issues(context, raw, contract, available, value_issues),
-        total_row_issues(parsed.total_row, typed, contract, value_issues, period=period),
+        total_row_issues(parsed, typed, contract, value_issues, period=period),
     ])
 
     # Only errors decide: warnings (grouped ones included, which name just their first row)

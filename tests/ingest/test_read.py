@@ -215,8 +215,8 @@ def test_xlsx_title_rows_above_header(title_rows: int) -> None:
     assert parsed.frame["site_code"].to_list() == ["ZY-0001", "ZY-0002"]
 
 
-def test_xlsx_header_below_row_six_is_not_found() -> None:
-    titles: list[list[object]] = [["标题"]] * 6
+def test_xlsx_header_below_row_twenty_is_not_found() -> None:
+    titles: list[list[object]] = [["标题"]] * 20
     assert rejection(xlsx_bytes([*titles, SITES_HEADER, site_row(1)]), "xlsx").rule == "header_not_found"
 
 
@@ -237,9 +237,11 @@ def test_xlsx_total_row_is_set_aside(label: str) -> None:
     parsed = read(xlsx_bytes(rows), "xlsx")
     assert parsed.frame[SOURCE_ROW].to_list() == [2, 3]
     assert parsed.total_row is not None
-    assert parsed.total_row.columns == [*SITES.column_names, SOURCE_ROW]
+    assert parsed.total_row.columns == [*SITES.column_names, SOURCE_ROW, "total_kind", "scope_first",
+                                        "scope_last"]
     total = parsed.total_row.row(0, named=True)
     assert (total["children_enrolled"], total["left_behind_children"], total[SOURCE_ROW]) == ("1803", "603", 4)
+    assert (total["total_kind"], total["scope_first"], total["scope_last"]) == ("total", 2, 3)
 
 
 def test_xlsx_total_row_right_under_the_header() -> None:
@@ -294,7 +296,7 @@ def test_xlsx_date_cell_in_a_text_column_is_iso() -> None:
     assert parsed.frame["end_date"].to_list() == ["2025/8/10", "2025-08-10"]
 
 
-def test_xlsx_openpyxl_fallback_matches_fastexcel() -> None:
+def test_xlsx_openpyxl_fallback_matches_fastexcel(caplog: pytest.LogCaptureFixture) -> None:
     rows: list[list[object]] = [["标题"], [], [*SITES_HEADER, "序号"], site_row(1),
                                 ["530602", "ZY-2", "b", "学校", date(2025, 7, 6), datetime(2025, 8, 1, 9, 0),
                                  5.5, 940, 300.0, 2],
@@ -304,10 +306,13 @@ def test_xlsx_openpyxl_fallback_matches_fastexcel() -> None:
                                 ["填表说明：略"]]
     data = xlsx_bytes(rows)
     fast = read(data, "xlsx")
-    header, body = xlsx_file.read_rows_openpyxl(xlsx_file._rows_openpyxl(data), SITES, **LIMITS)
-    from countyflow.ingest.readers.grid import assemble
 
-    slow = assemble(header, body, SITES)
+    def broken(_source: object) -> object:
+        raise fastexcel.CalamineError("calamine cannot open this")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(xlsx_file.fastexcel, "read_excel", broken)
+        slow = read(data, "xlsx")
     assert slow.frame.equals(fast.frame)
     assert slow.issues.equals(fast.issues)
     assert slow.total_row is not None and fast.total_row is not None
@@ -347,10 +352,12 @@ def test_header_alias_variants_in_files(extension: str) -> None:
 
 @pytest.mark.parametrize("extension", ["csv", "xlsx"])
 def test_unknown_columns_give_one_warning_each(extension: str) -> None:
+    """`序号` (a form's numbering column) is ignored silently: it is never data."""
     writer = csv_bytes if extension == "csv" else xlsx_bytes
-    parsed = read(writer([["序号", *SITES_HEADER, "所属片区"], [1, *site_row(1), "北片"]]), extension)
+    parsed = read(writer([["序号", *SITES_HEADER, "所属片区", "片区"], [1, *site_row(1), "北片", "东"]]),
+                  extension)
     assert parsed.issues["rule"].to_list() == ["unknown_column", "unknown_column"]
-    assert parsed.issues["column"].to_list() == ["序号", "所属片区"]
+    assert parsed.issues["column"].to_list() == ["所属片区", "片区"]
     assert set(parsed.issues["severity"]) == {"warning"}
     assert "北片" not in everything_text(parsed)
 

@@ -15,13 +15,12 @@ import polars as pl
 
 from countyflow.ingest.model import SOURCE_ROW, ParsedSubmission, SubmissionRejected
 from countyflow.ingest.readers.grid import assemble, cell_columns, positional
-from countyflow.ingest.readers.headers import find_header, header_lookup
+from countyflow.ingest.readers.headers import HEADER_SEARCH_ROWS, find_header, header_lookup
 from countyflow.ingest.readers.text import UTF8_BOM, decode_text, sniff_binary
 from schemas.contract import Contract
 
 SEPARATOR = ","
 QUOTE = '"'
-HEADER_SEARCH_ROWS = 6
 # A header line may hide separators inside quotes; past this many raw separators per
 # allowed column it is rejected without splitting it (bounded time and memory).
 _HIDDEN_SEPARATOR_SLACK = 4
@@ -140,7 +139,8 @@ def _body(payload: bytes, text: str, *, header_index: int, skip_lines: int, widt
     return body.drop(overflow)
 
 
-def read_csv(data: bytes, contract: Contract, *, max_columns: int) -> ParsedSubmission:
+def read_csv(data: bytes, contract: Contract, *, max_columns: int,
+             county_code: str | None = None) -> ParsedSubmission:
     """Read a CSV submission (UTF-8 with or without BOM, else GB18030)."""
     sniff_binary(data, "csv")
     text, encoding = decode_text(data)
@@ -157,4 +157,4 @@ def read_csv(data: bytes, contract: Contract, *, max_columns: int) -> ParsedSubm
         payload = text.encode("utf-8")
     body = _body(payload, text, header_index=header_index, skip_lines=ends[header_index],
                  width=len(header), max_columns=max_columns)
-    return assemble(header, body, contract, lookup=lookup)
+    return assemble(header, body, contract, lookup=lookup, county_code=county_code)

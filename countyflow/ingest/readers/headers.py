@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from countyflow.ingest.model import SubmissionRejected, common_issue
@@ -38,33 +38,56 @@ def normalise_header(text: str) -> str:
     return folded.strip(_REQUIRED_MARK).casefold()
 
 
+IGNORED_HEADERS = frozenset({"序号", "列号", "行号", "行次", "栏次"})
+"""Numbering columns of Chinese forms: never data, never worth a warning."""
+_WHICH_OF = re.compile(r"^其中[:：]?")
+_TOTAL_LEAVES = frozenset({"合计", "小计", "计", "总计", "合计数"})
+_COLUMN_NUMBER = re.compile(r"^(?:[甲乙丙丁戊己庚辛壬癸]|[A-Za-z]|[0-9]{1,3}|栏次|列号|行次|行号)$")
+HEADER_SEARCH_ROWS = 20
+MAX_HEADER_ROWS = 3
+
+
 @dataclass(frozen=True)
 class HeaderLookup:
-    """Normalised header → column, for one contract plus the personal columns."""
+    """Normalised header → column, for one contract plus the personal columns; for a
+    contract with a wide form, also normalised header → category value."""
 
     columns: dict[str, Column]
     personal: frozenset[str]
+    categories: dict[str, str] = field(default_factory=dict)
+
+    def _find(self, table: dict[str, Column] | dict[str, str], key: str) -> object | None:
+        """Exact first; then without a trailing bracketed unit (`（人）`), without a leading
+        `其中`/`其中：`, and without both — so `县（区）` still matches exactly first."""
+        for candidate in (key, _TRAILING_UNIT.sub("", key), _WHICH_OF.sub("", key),
+                          _TRAILING_UNIT.sub("", _WHICH_OF.sub("", key))):
+            if candidate and candidate in table:
+                return table[candidate]
+        return None
 
     def match(self, header: str | None) -> Column | None:
-        """The column a header names, or None.
-
-        A trailing bracketed unit (`（人）`, `（元）`) is tried off only when the full
-        header is not known, so `县（区）` still matches exactly first.
-        """
+        """The column a header names, or None."""
         if header is None:
             return None
         key = normalise_header(str(header))
         if not key:
             return None
-        column = self.columns.get(key)
-        if column is None:
-            stripped = _TRAILING_UNIT.sub("", key)
-            if stripped and stripped != key:
-                column = self.columns.get(stripped)
-        return column
+        found = self._find(self.columns, key)
+        return found if isinstance(found, Column) else None
+
+    def category(self, header: str | None) -> str | None:
+        """The category value a wide-form header names (`大学生志愿者` → `university_student`)."""
+        if header is None or not self.categories:
+            return None
+        found = self._find(self.categories, normalise_header(str(header)))
+        return found if isinstance(found, str) else None
 
     def is_personal(self, column: Column) -> bool:
         return column.name in self.personal
+
+
+def is_ignored_header(header: str | None) -> bool:
+    return header is not None and normalise_header(str(header)) in IGNORED_HEADERS
 
 
 def header_lookup(contract: Contract) -> HeaderLookup:
@@ -79,17 +102,27 @@ def header_lookup(contract: Contract) -> HeaderLookup:
                     f"{contract.dataset}: header {header!r} names both {other.name} and {column.name}"
                 )
             columns[key] = column
-    return HeaderLookup(columns, frozenset(column.name for column in PERSONAL_COLUMNS))
+    categories: dict[str, str] = {}
+    if contract.wide is not None:
+        vocabulary = contract.column(contract.wide.category).vocabulary or {}
+        for value, aliases in vocabulary.items():
+            for spelling in (value, *aliases):
+                key = normalise_header(spelling)
+                if key in columns:
+                    raise ValueError(f"{contract.dataset}: {spelling!r} is a column and a category")
+                categories.setdefault(key, value)
+    return HeaderLookup(columns, frozenset(column.name for column in PERSONAL_COLUMNS), categories)
 
 
 def known_columns(row: Sequence[str | None], lookup: HeaderLookup) -> int:
-    """How many distinct contract (non-personal) columns a row's cells name."""
+    """How many distinct contract (non-personal) columns and wide-form categories a row names."""
     names = {
         column.name
         for cell in row
         if (column := lookup.match(cell)) is not None and not lookup.is_personal(column)
     }
-    return len(names)
+    categories = {category for cell in row if (category := lookup.category(cell)) is not None}
+    return len(names) + len(categories)
 
 
 def _is_blank(row: Sequence[str | None]) -> bool:
@@ -97,40 +130,162 @@ def _is_blank(row: Sequence[str | None]) -> bool:
 
 
 def find_header(rows: Sequence[Sequence[str | None]], lookup: HeaderLookup, *,
-                search_rows: int = 6) -> int:
-    """Index of the header row among the first `search_rows` rows.
+                search_rows: int = HEADER_SEARCH_ROWS) -> int:
+    """Index of the one-row header among the first `search_rows` rows (CSV).
 
-    The header is the first row naming at least two contract columns: title rows
-    (`昭通市2025年暑期托管点统计表`) and blank rows above it never do. Failing that, the
-    first row naming one column is taken, so a file whose header is mostly wrong gets a
-    precise "required column missing" report instead of a vague "no header".
+    The header is the row naming the most contract columns: title rows
+    (`昭通市2025年暑期托管点统计表`), form lines and blank rows above it name none or
+    few; the first of equally good rows wins. A file whose header is mostly wrong still
+    gets its best row, so the clerk gets a precise "required column missing" report
+    instead of a vague "no header".
     """
     window = rows[:search_rows]
-    fallback: int | None = None
+    best, best_known = -1, 0
     for index, row in enumerate(window):
         known = known_columns(row, lookup)
-        if known >= 2:
-            return index
-        if known == 1 and fallback is None:
-            fallback = index
-    if fallback is not None:
-        return fallback
+        if known > best_known:
+            best, best_known = index, known
+    if best >= 0:
+        return best
     if all(_is_blank(row) for row in window):
         raise SubmissionRejected("empty_file")
     raise SubmissionRejected("header_not_found")
 
 
+@dataclass(frozen=True)
+class HeaderBlock:
+    """The header found in a sheet: its rows (0-based in the grid searched), and one name
+    per column built from them (None for a column without a header of its own)."""
+
+    start: int
+    depth: int
+    names: list[str | None]
+    numbering_row: bool = False
+    """A row of column numbers (`甲 乙 1 2 3 …`) follows the header; it is not data."""
+
+    @property
+    def body_start(self) -> int:
+        """Index of the first row below the header (and its numbering row)."""
+        return self.start + self.depth + (1 if self.numbering_row else 0)
+
+
+def _clean(cell: str | None) -> str | None:
+    if cell is None:
+        return None
+    text = str(cell).strip()
+    return text if _INVISIBLE.sub("", text) else None
+
+
+def combine_header(rows: Sequence[Sequence[str | None]], lookup: HeaderLookup, *,
+                   continuation: frozenset[int] = frozenset()) -> list[str | None]:
+    """One name per column from up to three header rows (SPEC §3.1, "Multi-row headers").
+
+    A column's texts top to bottom (a cell merged down repeats, counted once) end in its
+    leaf. The name is the leaf; its parent's when the leaf is `合计`/`小计`/`计`; the leaf
+    qualified by its parent (`在校生数（其中：女）`) when the leaf alone is not a known
+    header or recurs under several parents — under a bare `其中` the leaf stands alone.
+    `continuation` holds columns that continue a merged leaf cell to their left: they
+    have no header of their own.
+    """
+    width = max((len(row) for row in rows), default=0)
+    stacks: list[list[str]] = []
+    for index in range(width):
+        texts: list[str] = []
+        for row in rows:
+            text = _clean(row[index]) if index < len(row) else None
+            if text is not None and (not texts or normalise_header(texts[-1]) != normalise_header(text)):
+                texts.append(text)
+        stacks.append([] if index in continuation else texts)
+    parents_of: dict[str, set[str]] = {}
+    for texts in stacks:
+        if len(texts) > 1:
+            parents_of.setdefault(normalise_header(texts[-1]), set()).add(normalise_header(texts[-2]))
+    names: list[str | None] = []
+    for texts in stacks:
+        if not texts:
+            names.append(None)
+            continue
+        leaf = texts[-1]
+        parent = texts[-2] if len(texts) > 1 else None
+        leaf_key = normalise_header(leaf)
+        if parent is None:
+            names.append(leaf)
+        elif leaf_key in _TOTAL_LEAVES:
+            names.append(parent)
+        elif _WHICH_OF.sub("", normalise_header(parent)) == "" or ((lookup.match(leaf) is not None or lookup.category(leaf) is not None) \
+                and len(parents_of.get(leaf_key, ())) <= 1):
+            names.append(leaf)
+        else:
+            names.append(f"{parent}（{leaf}）")
+    return names
+
+
+def _is_numbering_row(row: Sequence[str | None]) -> bool:
+    cells = [text for cell in row if (text := _clean(cell)) is not None]
+    return len(cells) >= 2 and all(_COLUMN_NUMBER.match(normalise_header(cell)) for cell in cells)
+
+
+def find_header_block(grid: Sequence[Sequence[str | None]], lookup: HeaderLookup, *,
+                      spans_down: Callable[[int], bool] = lambda _row: False,
+                      continuation: Callable[[int, int], frozenset[int]] = lambda _s, _e: frozenset(),
+                      ) -> HeaderBlock:
+    """The header among the first rows of a sheet: one to three rows (SPEC §3.1).
+
+    Every run of one to three rows in the first `HEADER_SEARCH_ROWS` is combined
+    (`combine_header`) and scored by the contract columns its names know; the best run
+    wins, the shorter and then the earlier of equals. A row above it joined to it by a
+    cell merged down across the boundary (`spans_down(row)`) belongs to the header too.
+    `grid` has merged cells already filled in; `continuation(first, last)` names the
+    columns continuing a merged leaf cell within those rows.
+    """
+    window = list(grid[:HEADER_SEARCH_ROWS])
+    best: tuple[int, int, int] | None = None  # (known, -depth, -start)
+    for start in range(len(window)):
+        if _is_blank(window[start]):
+            continue
+        for depth in range(1, MAX_HEADER_ROWS + 1):
+            if start + depth > len(window):
+                break
+            names = combine_header(window[start:start + depth], lookup,
+                                   continuation=continuation(start, start + depth - 1))
+            score = (known_columns(names, lookup), -depth, -start)
+            if score[0] > 0 and (best is None or score > best):
+                best = score
+    if best is None:
+        if all(_is_blank(row) for row in window):
+            raise SubmissionRejected("empty_file")
+        raise SubmissionRejected("header_not_found")
+    start, depth = -best[2], -best[1]
+    while depth < MAX_HEADER_ROWS and start > 0 and spans_down(start - 1):
+        start, depth = start - 1, depth + 1
+    names = combine_header(window[start:start + depth], lookup,
+                           continuation=continuation(start, start + depth - 1))
+    after = start + depth
+    numbering = after < len(grid) and _is_numbering_row(grid[after])
+    return HeaderBlock(start, depth, names, numbering)
+
+
 @dataclass
 class HeaderMap:
-    """Result of mapping a header row: file position → canonical name, plus warnings.
+    """Result of mapping a header: file position → canonical name, plus warnings.
 
     Personal and unknown columns are absent from `positions`: callers select only
     these positions, so personal data is dropped at the first step after reading.
+    For a wide form, `categories` maps positions to category values and `row_total` is
+    the position of the row-total column. `implied` names required columns the file
+    does not carry but its path gives (the county).
     """
 
     positions: dict[int, str]
     issues: list[dict[str, object]] = field(default_factory=list)
     unnamed: list[int] = field(default_factory=list)
+    categories: dict[int, str] = field(default_factory=dict)
+    row_total: int | None = None
+    implied: list[str] = field(default_factory=list)
+
+    @property
+    def is_wide(self) -> bool:
+        return bool(self.categories)
 
 
 def _label(column: Column) -> str:
@@ -138,39 +293,76 @@ def _label(column: Column) -> str:
 
 
 def map_headers(header: Sequence[str | None], contract: Contract,
-                lookup: HeaderLookup | None = None) -> HeaderMap:
-    """Map a header row onto the contract.
+                lookup: HeaderLookup | None = None, *, ignored: frozenset[int] = frozenset(),
+                implied: frozenset[str] = frozenset()) -> HeaderMap:
+    """Map a header (one name per column) onto the contract.
 
-    Raises `duplicate_column` when two headers name the same contract column (which
-    one holds the truth is unknowable) and `required_column_missing` listing every
-    missing required column, so the clerk fixes them all in one go. Unknown headers
-    each give one `unknown_column` warning; empty header cells are reported by the
-    caller only if their column holds data.
+    Positions in `ignored` (hidden columns) are passed over. Raises `duplicate_column`
+    when two headers name the same contract column (which one holds the truth is
+    unknowable) and `required_column_missing` listing every missing required column not
+    in `implied`, so the clerk fixes them all in one go. Unknown headers each give one
+    `unknown_column` warning; numbering columns (`序号`) none; empty header cells are
+    reported by the caller only if their column holds data. A wide form (two or more
+    category columns and no category column) maps its categories and row total instead.
     """
     lookup = lookup or header_lookup(contract)
     positions: dict[int, str] = {}
     seen: dict[str, list[str]] = {}
     result = HeaderMap(positions)
+    wide = contract.wide
+    categories: dict[int, str] = {}
+    totals: list[int] = []
+    unknown: list[tuple[int, str]] = []
     for index, cell in enumerate(header):
+        if index in ignored:
+            continue
         text = None if cell is None else str(cell).strip()
         if not text or not _INVISIBLE.sub("", text):
             result.unnamed.append(index)
             continue
+        if is_ignored_header(text):
+            continue
         column = lookup.match(text)
         if column is None:
-            result.issues.append(common_issue("unknown_column", column=text))
+            category = lookup.category(text)
+            if category is not None:
+                categories[index] = category
+            elif wide is not None and normalise_header(text) in {normalise_header(t) for t in wide.total_headers}:
+                totals.append(index)
+            else:
+                unknown.append((index, text))
             continue
         if lookup.is_personal(column):
             continue
         seen.setdefault(column.name, []).append(text)
         positions[index] = column.name
+    if wide is not None and len(set(categories.values())) >= 2 and wide.category not in seen:
+        result.categories = categories
+        # Under a parent such as `志愿者人数`, the `合计` leaf takes the parent's name.
+        value_at = [index for index, name in positions.items() if name == wide.value]
+        for index in value_at:
+            del positions[index]
+        seen.pop(wide.value, None)
+        candidates = totals + value_at
+        if len(candidates) > 1:
+            raise SubmissionRejected("duplicate_column", "合计 / total",
+                                     column=wide.value, value=" / ".join(str(header[i]) for i in candidates))
+        result.row_total = candidates[0] if candidates else None
+        produced = {wide.category, wide.value}
+    else:
+        unknown += [(index, str(header[index])) for index in (*categories, *totals)]
+        produced = set()
+    for _index, text in sorted(unknown):
+        result.issues.append(common_issue("unknown_column", column=text))
     for name, originals in seen.items():
         if len(originals) > 1:
             raise SubmissionRejected(
                 "duplicate_column", f"{_label(contract.column(name))}: {' / '.join(originals)}",
                 column=name, value=" / ".join(originals),
             )
-    missing = [contract.column(name) for name in contract.required_columns if name not in seen]
+    absent = [name for name in contract.required_columns if name not in seen and name not in produced]
+    result.implied = [name for name in absent if name in implied]
+    missing = [contract.column(name) for name in absent if name not in implied]
     if missing:
         raise SubmissionRejected(
             "required_column_missing", ", ".join(_label(column) for column in missing),

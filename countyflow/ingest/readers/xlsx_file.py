@@ -1,10 +1,15 @@
-"""XLSX submissions: check the zip before parsing, then read the first sheet as text.
+"""XLSX submissions: check the zip before parsing, then read the sheet(s) holding the table.
 
 An XLSX is a zip of XML parts, so a small upload can expand enormously. Before any
-spreadsheet library touches the bytes, the zip directory is inspected (total expanded
-size, per-member compression ratio) and the first sheet's `<dimension ref=…>` is read
-from its first kilobytes; a workbook that would expand past safe limits is rejected
-without being inflated.
+spreadsheet library touches the bytes, the zip directory is inspected and every sheet's
+`<dimension ref=…>` is read from its first kilobytes (`workbook.open_workbook`); a
+workbook that would expand past safe limits is rejected without being inflated.
+
+Then the workbook is read as a county clerk laid it out (SPEC §3.1): each sheet's first
+rows are peeked to find its header (one to three rows, merged parents filled in), the
+sheets whose header matches the contract are the candidates and the period picks among
+them (`sheets.choose_sheets`), and each chosen sheet's body is read with its merged
+cells, hidden rows and hidden columns (`workbook.SheetLayout`) handed to the grid.
 
 The primary reader is fastexcel (calamine, Rust; columns come back as Arrow); openpyxl
 in read-only mode is the fallback for the rare workbook calamine cannot open (openpyxl
@@ -15,41 +20,52 @@ from __future__ import annotations
 
 import io
 import logging
-import re
-import zipfile
-import zlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from typing import Protocol
 
 import fastexcel
 import polars as pl
-from defusedxml import ElementTree
 
-from countyflow.ingest.model import SOURCE_ROW, ParsedSubmission, SubmissionRejected
-from countyflow.ingest.readers.grid import assemble, positional
-from countyflow.ingest.readers.headers import find_header, header_lookup
-from countyflow.ingest.readers.text import sniff_binary
-from schemas.contract import Contract
+from countyflow.ingest.model import (
+    SHEET_ROW_STRIDE,
+    SOURCE_ROW,
+    ParsedSubmission,
+    ReadLayout,
+    SkippedPart,
+    SubmissionRejected,
+    common_issue,
+    issues_frame,
+)
+from countyflow.ingest.readers.grid import SheetContext, assemble, positional
+from countyflow.ingest.readers.headers import (
+    HEADER_SEARCH_ROWS,
+    HeaderBlock,
+    HeaderLookup,
+    find_header_block,
+    header_lookup,
+    known_columns,
+    map_headers,
+)
+from countyflow.ingest.readers.sheets import AmbiguousSheets, choose_sheets, is_instruction_sheet
+from countyflow.ingest.readers.workbook import (
+    MAX_UNCOMPRESSED_BYTES,
+    CellRange,
+    Dimension,
+    SheetLayout,
+    Workbook,
+    check_size,
+    column_number,
+    open_workbook,
+)
+from countyflow.periods import Period
+from schemas.contract import ColumnType, Contract
+
+__all__ = ["Dimension", "check_size", "check_workbook", "column_number", "read_xlsx"]
 
 _log = logging.getLogger(__name__)
 
-HEADER_SEARCH_ROWS = 6
-MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
-MAX_COMPRESSION_RATIO = 100
-RATIO_CHECK_MIN_BYTES = 1024 * 1024
-MAX_MEMBERS = 10_000
-# What the zip layer raises on corrupt or unsupported members (bad CRC, zlib stream
-# errors, encryption, unknown compression methods).
-_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, RuntimeError,
-               NotImplementedError)
-# workbook.xml and its rels are tiny in any real workbook; cap what we parse of them.
-_MAX_PART_BYTES = 10 * 1024 * 1024
-_DIMENSION_PROBE_BYTES = 64 * 1024
-_DIMENSION = re.compile(
-    rb"<(?:\w+:)?dimension\b[^>]*?\bref=\"\$?([A-Za-z]{1,3})\$?(\d{1,7})(?::\$?([A-Za-z]{1,3})\$?(\d{1,7}))?\""
-)
-_DEFAULT_SHEET = "xl/worksheets/sheet1.xml"
 _MIDNIGHT_SUFFIX = r"^(\d{4}-\d{2}-\d{2}) 00:00:00$"
 _DAY_ZERO_PREFIX = r"^1899-12-3[01] (\d{2}:\d{2}:\d{2})$"
 _EXCEL_DAY_ZERO = date(1899, 12, 31)
@@ -57,125 +73,14 @@ _EXCEL_DAY_ZERO = date(1899, 12, 31)
 _EXACT_INT_LIMIT = float(2**53)
 
 
-@dataclass(frozen=True)
-class Dimension:
-    """The `<dimension ref="A1:K120">` a sheet declares (1-based, inclusive)."""
-
-    first_row: int
-    first_column: int
-    last_row: int
-    last_column: int
-
-    @property
-    def rows(self) -> int:
-        return self.last_row - self.first_row + 1
-
-    @property
-    def columns(self) -> int:
-        return self.last_column - self.first_column + 1
-
-    @property
-    def cells(self) -> int:
-        return self.rows * self.columns
-
-
-def column_number(letters: str) -> int:
-    """Excel column letters → 1-based number (`A`→1, `AA`→27)."""
-    number = 0
-    for letter in letters.upper():
-        number = number * 26 + (ord(letter) - ord("A") + 1)
-    return number
-
-
-def _first_sheet_part(archive: zipfile.ZipFile, names: set[str]) -> str:
-    """Zip path of the workbook's first sheet (the one fastexcel/openpyxl read as index 0)."""
-
-    def parse(name: str) -> ElementTree.Element | None:
-        if name not in names or archive.getinfo(name).file_size > _MAX_PART_BYTES:
-            return None
-        try:
-            return ElementTree.fromstring(archive.read(name))
-        except Exception:  # malformed or hostile XML: fall back to the conventional name
-            return None
-
-    workbook = parse("xl/workbook.xml")
-    rels = parse("xl/_rels/workbook.xml.rels")
-    if workbook is not None and rels is not None:
-        # Match on local names: transitional and strict OOXML use different namespaces.
-        sheet = next((el for el in workbook.iter() if el.tag.rsplit("}", 1)[-1] == "sheet"), None)
-        rel_id = None
-        if sheet is not None:
-            rel_id = next((v for k, v in sheet.attrib.items() if k.rsplit("}", 1)[-1] == "id"), None)
-        for rel in rels.iter():
-            if rel.tag.rsplit("}", 1)[-1] == "Relationship" and rel.get("Id") == rel_id:
-                target = rel.get("Target", "")
-                part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-                if part in names:
-                    return part
-    return _DEFAULT_SHEET
-
-
-def _dimension(archive: zipfile.ZipFile, part: str) -> Dimension | None:
-    """The sheet's declared dimension, read from the first kilobytes only."""
-    with archive.open(part) as stream:
-        head = stream.read(_DIMENSION_PROBE_BYTES)
-    match = _DIMENSION.search(head)
-    if match is None:
-        return None
-    first_col, first_row, last_col, last_row = match.groups()
-    last_col = last_col or first_col
-    last_row = last_row or first_row
-    return Dimension(int(first_row), column_number(first_col.decode()),
-                     int(last_row), column_number(last_col.decode()))
-
-
 def check_workbook(data: bytes, *, max_cells: int, max_columns: int,
                    max_uncompressed: int = MAX_UNCOMPRESSED_BYTES) -> Dimension | None:
-    """Reject unsafe or non-XLSX bytes from the zip directory alone (nothing is inflated
-    except the first kilobytes of the first sheet). Returns the declared dimension."""
-    sniff = data[:8]
-    if sniff.startswith(b"\xd0\xcf\x11\xe0"):
-        sniff_binary(data, "xlsx")
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except _ZIP_ERRORS as error:
-        raise SubmissionRejected("file_unreadable", f"not a valid xlsx (zip): {error}"[:200]) from None
-    with archive:
-        members = archive.infolist()
-        if len(members) > MAX_MEMBERS:
-            raise SubmissionRejected("spreadsheet_too_large", f"{len(members)} zip members")
-        total = sum(member.file_size for member in members)
-        if total > max_uncompressed:
-            raise SubmissionRejected(
-                "spreadsheet_too_large", f"{total} bytes uncompressed > {max_uncompressed}")
-        for member in members:
-            if (member.file_size > RATIO_CHECK_MIN_BYTES
-                    and member.file_size > MAX_COMPRESSION_RATIO * max(member.compress_size, 1)):
-                raise SubmissionRejected(
-                    "spreadsheet_too_large",
-                    f"{member.filename}: {member.file_size} bytes from {member.compress_size}")
-        names = {member.filename for member in members}
-        if "xl/workbook.xml" not in names:
-            raise SubmissionRejected("file_unreadable", "not an xlsx workbook (no xl/workbook.xml)")
-        part = _first_sheet_part(archive, names)
-        if part not in names:
-            raise SubmissionRejected("file_unreadable", "the workbook has no worksheet")
-        try:
-            dimension = _dimension(archive, part)
-        except _ZIP_ERRORS as error:
-            raise SubmissionRejected("file_unreadable", str(error)[:200]) from None
-    if dimension is not None:
-        check_size(dimension.rows, dimension.columns, max_cells=max_cells, max_columns=max_columns)
-    return dimension
-
-
-def check_size(rows: int, columns: int, *, max_cells: int, max_columns: int) -> None:
-    """Reject a sheet wider than `max_columns` or larger than `max_cells`."""
-    if columns > max_columns:
-        raise SubmissionRejected("too_many_columns", f"{columns} > {max_columns}")
-    if rows * columns > max_cells:
-        raise SubmissionRejected(
-            "spreadsheet_too_large", f"{rows} × {columns} = {rows * columns} cells > {max_cells}")
+    """Reject unsafe or non-XLSX bytes from the zip directory and declared dimensions alone;
+    returns the first sheet's declared dimension."""
+    with open_workbook(data, max_cells=max_cells, max_columns=max_columns,
+                       max_uncompressed=max_uncompressed) as workbook:
+        part = workbook.sheets[0].part if workbook.sheets else None
+        return workbook.dimension(part) if part else None
 
 
 def _as_text(column: pl.Series) -> pl.Expr:
@@ -216,38 +121,6 @@ def _texts(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(_as_text(frame.get_column(name)).alias(name) for name in frame.columns)
 
 
-def _read_fastexcel(data: bytes, contract: Contract, *, max_cells: int,
-                    max_columns: int) -> tuple[list[str | None], pl.DataFrame]:
-    """Header and body with fastexcel: a text peek to find the header, then a typed load.
-
-    The body is loaded with types inferred from *all* its rows (the header and title rows
-    excluded), so numbers and dates can be rendered exactly; a column mixing text and
-    numbers comes back as text.
-    """
-    reader = fastexcel.read_excel(data)
-    if not reader.sheet_names:
-        raise SubmissionRejected("empty_file")
-    # skip_rows=0 keeps leading blank rows, so row i of the frame is sheet row i + 1.
-    peek = reader.load_sheet(0, header_row=None, skip_rows=0, n_rows=HEADER_SEARCH_ROWS,
-                             dtypes="string").to_polars()
-    if peek.width > max_columns:
-        raise SubmissionRejected("too_many_columns", f"{peek.width} > {max_columns}")
-    if peek.height == 0:
-        raise SubmissionRejected("empty_file")
-    top: list[list[str | None]] = [list(row) for row in peek.rows()]
-    header_index = find_header(top, header_lookup(contract))
-    sheet = reader.load_sheet(0, header_row=None, skip_rows=header_index + 1,
-                              schema_sample_rows=None)
-    check_size(sheet.height + header_index + 1, sheet.width, max_cells=max_cells,
-               max_columns=max_columns)
-    body = sheet.to_polars()
-    body = _texts(body).rename({old: positional(i) for i, old in enumerate(body.columns)})
-    body = body.with_columns(
-        (pl.int_range(pl.len(), dtype=pl.Int64) + header_index + 2).alias(SOURCE_ROW))
-    header = top[header_index] + [None] * max(0, body.width - 1 - len(top[header_index]))
-    return header, body
-
-
 def cell_text(value: object) -> str | None:
     """One openpyxl cell value as text, with the same rendering as the fastexcel path."""
     if value is None:
@@ -273,52 +146,321 @@ def cell_text(value: object) -> str | None:
     return text or None
 
 
-def _rows_openpyxl(data: bytes) -> Iterator[tuple[object, ...]]:
-    import openpyxl  # deferred: only needed on the fallback path
+class SheetSource(Protocol):
+    """Cell values of a workbook's sheets, as text, whichever library reads them."""
 
-    workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    try:
-        if not workbook.worksheets:
-            return
-        yield from workbook.worksheets[0].iter_rows(values_only=True)
-    finally:
-        workbook.close()
+    def sheets(self) -> list[tuple[str, bool]]:
+        """(name, visible) of every sheet, in workbook order."""
+        ...
+
+    def top(self, name: str) -> tuple[list[list[str | None]], int]:
+        """The sheet's first `HEADER_SEARCH_ROWS` rows (row i = sheet row i + 1) and the
+        1-based sheet column of their first cell."""
+        ...
+
+    def body(self, name: str, skip_rows: int) -> tuple[pl.DataFrame, int]:
+        """Rows after the first `skip_rows` as text columns `c0…` plus `source_row` (the
+        sheet row), and the 1-based sheet column of `c0`."""
+        ...
 
 
-def read_rows_openpyxl(rows: Iterable[tuple[object, ...]], contract: Contract, *, max_cells: int,
-                       max_columns: int) -> tuple[list[str | None], pl.DataFrame]:
-    """Header and body from an iterator of row tuples (openpyxl read-only rows start at row 1).
+class CalamineSheets:
+    """fastexcel: a text peek to find the header, then a typed load of the body.
 
-    Fallback path only: it converts cell by cell in Python, bounded by `max_cells`.
+    The body is loaded with types inferred from *all* its rows (the header and title rows
+    excluded), so numbers and dates can be rendered exactly; a column mixing text and
+    numbers comes back as text.
     """
-    iterator = iter(rows)
-    top: list[list[str | None]] = []
-    for row in iterator:
-        if len(row) > max_columns:
-            raise SubmissionRejected("too_many_columns", f"{len(row)} > {max_columns}")
-        top.append([cell_text(value) for value in row])
-        if len(top) == HEADER_SEARCH_ROWS:
-            break
-    if not top:
-        raise SubmissionRejected("empty_file")
-    header_index = find_header(top, header_lookup(contract))
-    width = max(len(row) for row in top)
-    body_rows: list[list[str | None]] = [row for row in top[header_index + 1:]]
-    cells = len(top) * width
-    for row in iterator:
+
+    def __init__(self, data: bytes, *, max_cells: int, max_columns: int) -> None:
+        self._reader = fastexcel.read_excel(data)
+        self._max_cells = max_cells
+        self._max_columns = max_columns
+
+    def sheets(self) -> list[tuple[str, bool]]:
+        names = list(self._reader.sheet_names)
+        visibility: list[bool] = []
+        for index in range(len(names)):
+            # Only the sheet's metadata: the cells are not read until loaded.
+            sheet = self._reader.load_sheet(index, header_row=None, n_rows=0, dtypes="string")
+            visibility.append(getattr(sheet, "visible", "visible") == "visible")
+        return list(zip(names, visibility, strict=True))
+
+    def top(self, name: str) -> tuple[list[list[str | None]], int]:
+        # skip_rows=0 keeps leading blank rows, so row i of the frame is sheet row i + 1.
+        peek = self._reader.load_sheet(name, header_row=None, skip_rows=0, n_rows=HEADER_SEARCH_ROWS,
+                                       dtypes="string")
+        if peek.width > self._max_columns:
+            raise SubmissionRejected("too_many_columns", f"{peek.width} > {self._max_columns}")
+        return [list(row) for row in peek.to_polars().rows()], _first_column(peek)
+
+    def body(self, name: str, skip_rows: int) -> tuple[pl.DataFrame, int]:
+        sheet = self._reader.load_sheet(name, header_row=None, skip_rows=skip_rows,
+                                        schema_sample_rows=None)
+        check_size(sheet.height + skip_rows, sheet.width, max_cells=self._max_cells,
+                   max_columns=self._max_columns)
+        body = sheet.to_polars()
+        body = _texts(body).rename({old: positional(i) for i, old in enumerate(body.columns)})
+        body = body.with_columns(
+            (pl.int_range(pl.len(), dtype=pl.Int64) + skip_rows + 1).alias(SOURCE_ROW))
+        return body, _first_column(sheet)
+
+
+def _first_column(sheet: fastexcel.ExcelSheet) -> int:
+    """calamine starts a sheet at its first column holding a value, not at column A."""
+    columns = sheet.available_columns()
+    return int(columns[0].absolute_index) + 1 if columns else 1
+
+
+class OpenpyxlSheets:
+    """openpyxl read-only: the fallback, converting cell by cell in Python (bounded by
+    `max_cells`). Rows start at column A."""
+
+    def __init__(self, data: bytes, *, max_cells: int, max_columns: int) -> None:
+        self._data = data
+        self._max_cells = max_cells
+        self._max_columns = max_columns
+
+    def _rows(self, name: str) -> Iterator[tuple[object, ...]]:
+        import openpyxl  # deferred: only needed on the fallback path
+
+        workbook = openpyxl.load_workbook(io.BytesIO(self._data), read_only=True, data_only=True)
+        try:
+            yield from workbook[name].iter_rows(values_only=True)
+        finally:
+            workbook.close()
+
+    def sheets(self) -> list[tuple[str, bool]]:
+        import openpyxl
+
+        workbook = openpyxl.load_workbook(io.BytesIO(self._data), read_only=True, data_only=True)
+        try:
+            return [(sheet.title, sheet.sheet_state == "visible") for sheet in workbook.worksheets]
+        finally:
+            workbook.close()
+
+    def top(self, name: str) -> tuple[list[list[str | None]], int]:
+        top: list[list[str | None]] = []
+        for row in self._rows(name):
+            if len(row) > self._max_columns:
+                raise SubmissionRejected("too_many_columns", f"{len(row)} > {self._max_columns}")
+            top.append([cell_text(value) for value in row])
+            if len(top) == HEADER_SEARCH_ROWS:
+                break
+        return top, 1
+
+    def body(self, name: str, skip_rows: int) -> tuple[pl.DataFrame, int]:
+        return rows_frame(self._rows(name), skip_rows, max_cells=self._max_cells,
+                          max_columns=self._max_columns), 1
+
+
+def rows_frame(rows: Iterable[tuple[object, ...]], skip_rows: int, *, max_cells: int,
+               max_columns: int) -> pl.DataFrame:
+    """Row tuples after the first `skip_rows` as text columns `c0…` plus `source_row`."""
+    body_rows: list[list[str | None]] = []
+    width = 0
+    cells = 0
+    for number, row in enumerate(rows, start=1):
         if len(row) > max_columns:
             raise SubmissionRejected("too_many_columns", f"{len(row)} > {max_columns}")
         width = max(width, len(row))
         cells += width
         if cells > max_cells:
             raise SubmissionRejected("spreadsheet_too_large", f"> {max_cells} cells")
-        body_rows.append([cell_text(value) for value in row])
+        if number > skip_rows:
+            body_rows.append([cell_text(value) for value in row])
     schema = {positional(i): pl.Utf8 for i in range(width)}
     padded = [row + [None] * (width - len(row)) for row in body_rows]
-    body = pl.DataFrame(padded, schema=schema, orient="row").with_columns(
-        (pl.int_range(pl.len(), dtype=pl.Int64) + header_index + 2).alias(SOURCE_ROW))
-    header = top[header_index] + [None] * (width - len(top[header_index]))
-    return header, body
+    return pl.DataFrame(padded, schema=schema, orient="row").with_columns(
+        (pl.int_range(pl.len(), dtype=pl.Int64) + skip_rows + 1).alias(SOURCE_ROW))
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A sheet whose first rows hold a header: the header found, how well it matches."""
+
+    name: str
+    block: HeaderBlock
+    first_column: int
+    layout: SheetLayout
+    known: int
+    complete: bool
+    """Every required column is there (the header maps without a submission error)."""
+
+
+def _fill_grid(grid: list[list[str | None]], merged: Iterable[CellRange], first_column: int
+               ) -> list[list[str | None]]:
+    """The peeked rows with each merged range's value copied over the range (header only)."""
+    filled = [list(row) for row in grid]
+    width = max((len(row) for row in filled), default=0)
+    for cell_range in merged:
+        top, left = cell_range.first_row - 1, cell_range.first_column - first_column
+        if top >= len(filled) or left < 0 or left >= width or cell_range.cells == 1:
+            continue
+        value = filled[top][left] if left < len(filled[top]) else None
+        for row in range(top, min(cell_range.last_row, len(filled))):
+            line = filled[row]
+            line.extend([None] * (width - len(line)))
+            for column in range(left, min(cell_range.last_column - first_column + 1, width)):
+                line[column] = value
+    return filled
+
+
+def _inspect(source: SheetSource, workbook: Workbook, name: str, contract: Contract,
+             lookup: HeaderLookup, implied: frozenset[str]) -> _Candidate | None:
+    """The sheet's header and how well it matches, or None for an empty sheet."""
+    top, first_column = source.top(name)
+    if not any(cell is not None and str(cell).strip() for row in top for cell in row):
+        return None
+    layout = workbook.layout(workbook.part(name))
+    grid = _fill_grid(top, layout.merged, first_column)
+
+    def spans_down(row: int) -> bool:  # 0-based grid row
+        return any(r.first_row <= row + 1 < r.last_row for r in layout.merged)
+
+    def continuation(first: int, last: int) -> frozenset[int]:
+        # Columns continuing a merged cell that reaches the header's last row: a wide
+        # label for one column, not a parent over several.
+        return frozenset(
+            column - first_column
+            for r in layout.merged
+            if r.first_row <= last + 1 <= r.last_row and r.columns > 1
+            for column in range(r.first_column + 1, r.last_column + 1)
+        )
+
+    try:
+        block = find_header_block(grid, lookup, spans_down=spans_down, continuation=continuation)
+    except SubmissionRejected:
+        return _Candidate(name, HeaderBlock(0, 1, []), first_column, layout, 0, False)
+    hidden = frozenset(column - first_column for column in layout.hidden_columns)
+    try:
+        map_headers(block.names, contract, lookup, ignored=hidden, implied=implied)
+        complete = True
+    except SubmissionRejected:
+        complete = False
+    return _Candidate(name, block, first_column, layout, known_columns(block.names, lookup), complete)
+
+
+def _by_date(contract: Contract) -> bool:
+    """Rows carry their own date (daily attendance): all month sheets of the period belong."""
+    return any(contract.column(name).type is ColumnType.DATE for name in contract.key)
+
+
+def _read_sheets(source: SheetSource, workbook: Workbook, contract: Contract, *,
+                 period: Period | None, county_code: str | None) -> ParsedSubmission:
+    lookup = header_lookup(contract)
+    implied = frozenset({"county_code"}) if county_code is not None else frozenset()
+    skipped: list[SkippedPart] = []
+    warnings: list[dict[str, object]] = []
+
+    def skip(name: str, zh: str, en: str, *, warn: bool = True) -> None:
+        skipped.append(SkippedPart("sheet", name, zh, en))
+        if warn:
+            warnings.append(common_issue("sheet_skipped", value=name, detail=f"{name}（{zh} / {en}）"))
+
+    sheets = source.sheets()
+    if not sheets:
+        raise SubmissionRejected("empty_file")
+    inspected: list[_Candidate] = []
+    for name, visible in sheets:
+        if not visible:
+            skip(name, "隐藏的工作表", "hidden sheet")
+        elif is_instruction_sheet(name):
+            skip(name, "填表说明等说明页", "instructions")
+        else:
+            candidate = _inspect(source, workbook, name, contract, lookup, implied)
+            if candidate is None:
+                skip(name, "空白工作表", "empty sheet", warn=False)
+            else:
+                inspected.append(candidate)
+    complete = [candidate for candidate in inspected if candidate.complete]
+    if complete:
+        try:
+            chosen_names = choose_sheets([c.name for c in complete], period=period,
+                                         by_date=_by_date(contract))
+        except AmbiguousSheets as ambiguous:
+            raise SubmissionRejected(ambiguous.rule, "、".join(ambiguous.sheets),
+                                     value=" / ".join(ambiguous.sheets)) from None
+        chosen = [c for c in complete if c.name in chosen_names]
+    else:
+        # No sheet has every required column: read the best one, whose header problems
+        # (missing or duplicated columns) are then reported precisely.
+        named = [c for c in inspected if c.known > 0]
+        if not named:
+            if not inspected:
+                raise SubmissionRejected("empty_file")
+            raise SubmissionRejected("header_not_found")
+        chosen = [max(named, key=lambda c: c.known)]
+    for candidate in inspected:
+        if candidate not in chosen:
+            if candidate.known == 0:
+                reason = ("没有本数据集的表头", "no header of this dataset")
+            elif candidate.complete:
+                reason = ("不是本报送期的工作表", "not this period's sheet")
+            else:
+                reason = ("表头与本数据集不完全相符", "header does not fully match this dataset")
+            skip(candidate.name, *reason)
+    parts = [_read_sheet(source, candidate, contract, lookup, county_code=county_code,
+                         offset=index * SHEET_ROW_STRIDE)
+             for index, candidate in enumerate(chosen)]
+    return _combine(parts, warnings, skipped)
+
+
+def _read_sheet(source: SheetSource, candidate: _Candidate, contract: Contract,
+                lookup: HeaderLookup, *, county_code: str | None, offset: int) -> ParsedSubmission:
+    block, first_column, layout = candidate.block, candidate.first_column, candidate.layout
+    body, body_column = source.body(candidate.name, block.body_start)
+    if body_column != first_column:  # align the body's columns with the header's
+        shift = body_column - first_column
+        if shift > 0:
+            body = body.select(*(pl.lit(None, dtype=pl.Utf8).alias(positional(i)) for i in range(shift)),
+                               *(pl.col(positional(i)).alias(positional(i + shift))
+                                 for i in range(body.width - 1)), SOURCE_ROW)
+        else:
+            body = body.select(*(pl.col(positional(i)).alias(positional(i + shift))
+                                 for i in range(-shift, body.width - 1)), SOURCE_ROW)
+    body_start_row = block.body_start + 1  # 1-based sheet row of the body's first row
+    fills = tuple(
+        (r.first_column - first_column, r.first_row - body_start_row, r.last_row - body_start_row)
+        for r in layout.merged
+        if r.first_row >= body_start_row and r.last_row > r.first_row and r.first_column >= first_column
+    )
+    header_rows = tuple(range(block.start + 1, block.body_start + 1))
+    sheet = SheetContext(
+        name=candidate.name, row_offset=offset, hidden_rows=layout.hidden_rows,
+        hidden_positions=frozenset(c - first_column for c in layout.hidden_columns if c >= first_column),
+        fills=fills, header_rows=header_rows,
+    )
+    if offset:
+        body = body.with_columns(pl.col(SOURCE_ROW) + offset)
+    return assemble(block.names, body, contract, lookup=lookup, county_code=county_code, sheet=sheet)
+
+
+def _combine(parts: list[ParsedSubmission], warnings: list[dict[str, object]],
+             skipped: list[SkippedPart]) -> ParsedSubmission:
+    """One submission from the sheets read (usually one)."""
+    first = parts[0]
+    issues = pl.concat([issues_frame(warnings), *(part.issues for part in parts)])
+    if len(parts) > 1:  # the same unknown column in every month sheet: one warning
+        issues = issues.unique(maintain_order=True)
+    totals = [part.total_row for part in parts if part.total_row is not None]
+    row_totals = [part.row_totals for part in parts if part.row_totals is not None]
+    layouts = [part.layout for part in parts if part.layout is not None]
+    layout = ReadLayout(
+        sheets=tuple(name for lay in layouts for name in lay.sheets),
+        header_rows=layouts[0].header_rows if layouts else (),
+        skipped=(*skipped, *(part for lay in layouts for part in lay.skipped)),
+        preview_header=layouts[0].preview_header if layouts else (),
+        preview_rows=layouts[0].preview_rows if layouts else (),
+    )
+    return replace(
+        first,
+        frame=pl.concat([part.frame for part in parts]) if len(parts) > 1 else first.frame,
+        issues=issues,
+        total_row=pl.concat(totals) if totals else None,
+        row_totals=pl.concat(row_totals) if row_totals else None,
+        layout=layout,
+    )
 
 
 def _is_parser_failure(error: BaseException) -> bool:
@@ -327,25 +469,26 @@ def _is_parser_failure(error: BaseException) -> bool:
     return isinstance(error, Exception) or type(error).__name__ == "PanicException"
 
 
-def read_xlsx(data: bytes, contract: Contract, *, max_cells: int,
-              max_columns: int) -> ParsedSubmission:
-    """Read the first sheet of an XLSX submission (see the module docstring)."""
-    check_workbook(data, max_cells=max_cells, max_columns=max_columns)
-    try:
-        header, body = _read_fastexcel(data, contract, max_cells=max_cells, max_columns=max_columns)
-    except SubmissionRejected:
-        raise
-    except BaseException as error:
-        if not _is_parser_failure(error):
-            raise
-        if not isinstance(error, fastexcel.FastExcelError):
-            # Not calamine saying "cannot read": worth a look, so leave a trace (no values).
-            _log.warning("fastexcel failed with %s; reading with openpyxl", type(error).__name__)
+def read_xlsx(data: bytes, contract: Contract, *, max_cells: int, max_columns: int,
+              period: Period | None = None, county_code: str | None = None) -> ParsedSubmission:
+    """Read an XLSX submission (see the module docstring). `period` chooses among month
+    sheets; `county_code` (the path's) stands in for a county column the sheet lacks."""
+    with open_workbook(data, max_cells=max_cells, max_columns=max_columns) as workbook:
         try:
-            header, body = read_rows_openpyxl(_rows_openpyxl(data), contract,
-                                              max_cells=max_cells, max_columns=max_columns)
+            source: SheetSource = CalamineSheets(data, max_cells=max_cells, max_columns=max_columns)
+            return _read_sheets(source, workbook, contract, period=period, county_code=county_code)
+        except SubmissionRejected:
+            raise
+        except BaseException as error:
+            if not _is_parser_failure(error):
+                raise
+            if not isinstance(error, fastexcel.FastExcelError):
+                # Not calamine saying "cannot read": worth a look, so leave a trace (no values).
+                _log.warning("fastexcel failed with %s; reading with openpyxl", type(error).__name__)
+        try:
+            fallback = OpenpyxlSheets(data, max_cells=max_cells, max_columns=max_columns)
+            return _read_sheets(fallback, workbook, contract, period=period, county_code=county_code)
         except SubmissionRejected:
             raise
         except Exception as fallback_error:  # any parser failure on untrusted bytes is "unreadable"
             raise SubmissionRejected("file_unreadable", type(fallback_error).__name__) from None
-    return assemble(header, body, contract)
