@@ -280,7 +280,18 @@ def reject_submission(exc: SubmissionRejected, rows_in: int = 0, *,
                    rows_rejected=rows_in)
 
 
-def validate_submission(
+def validate_submission(parsed: ParsedSubmission, contract: Contract, *, county_code: str,
+                        period: Period, lookups: Mapping[str, pl.DataFrame | None] | None = None,
+                        policy: Policy = "strict", hold_missing: bool = True) -> ValidationResult:
+    """Validate a parsed submission; see `_validate` and SPEC §5. The result carries how the
+    file was read (`layout`) on to the clerk report."""
+    result = _validate(parsed, contract, county_code=county_code, period=period, lookups=lookups,
+                       policy=policy, hold_missing=hold_missing)
+    result.layout = parsed.layout
+    return result
+
+
+def _validate(
     parsed: ParsedSubmission,
     contract: Contract,
     *,

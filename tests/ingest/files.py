@@ -138,3 +138,66 @@ def forge_uncompressed_size(archive: bytes, member: str, size: int) -> bytes:
             return bytes(data)
         position = data.find(signature, position + 4)
     raise KeyError(member)
+
+
+class Sheet:
+    """One worksheet as a clerk lays it out in Excel or WPS, for `workbook_bytes`.
+
+    `rows` start at A1 (`None` is an empty cell, a date becomes a date cell, a number a
+    number cell); `merge` holds (first_row, first_col, last_row, last_col) 0-based ranges,
+    the value written in the top-left cell only (as Excel keeps it); `hidden_rows` and
+    `hidden_columns` are 0-based.
+    """
+
+    def __init__(self, name: str, rows: Sequence[Row], *,
+                 merge: Sequence[tuple[int, int, int, int]] = (),
+                 hidden_rows: Sequence[int] = (), hidden_columns: Sequence[int] = (),
+                 hidden: bool = False) -> None:
+        self.name = name
+        self.rows = rows
+        self.merge = merge
+        self.hidden_rows = hidden_rows
+        self.hidden_columns = hidden_columns
+        self.hidden = hidden
+
+
+def workbook_bytes(*sheets: Sheet) -> bytes:
+    """An XLSX holding `sheets` in order, with their merged ranges and hidden rows/columns."""
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
+    for spec in sheets:
+        sheet = workbook.add_worksheet(spec.name)
+        merged_cells = {(r, c) for r1, c1, r2, c2 in spec.merge
+                        for r in range(r1, r2 + 1) for c in range(c1, c2 + 1) if (r, c) != (r1, c1)}
+        for r1, c1, r2, c2 in spec.merge:
+            value = spec.rows[r1][c1] if r1 < len(spec.rows) and c1 < len(spec.rows[r1]) else None
+            sheet.merge_range(r1, c1, r2, c2, None)
+            _write(sheet, r1, c1, value, date_format)
+        for r, row in enumerate(spec.rows):
+            for c, value in enumerate(row):
+                if (r, c) in merged_cells or any((r, c) == (r1, c1) for r1, c1, _, _ in spec.merge):
+                    continue
+                _write(sheet, r, c, value, date_format)
+        for r in spec.hidden_rows:
+            sheet.set_row(r, None, None, {"hidden": True})
+        for c in spec.hidden_columns:
+            sheet.set_column(c, c, None, None, {"hidden": True})
+        if spec.hidden:
+            sheet.hide()
+    workbook.close()
+    return buffer.getvalue()
+
+
+def _write(sheet: xlsxwriter.worksheet.Worksheet, r: int, c: int, value: object,
+           date_format: xlsxwriter.format.Format) -> None:
+    if value is None:
+        return
+    if isinstance(value, date):
+        sheet.write_datetime(r, c, datetime(value.year, value.month, value.day), date_format)
+    elif isinstance(value, bool):
+        sheet.write_boolean(r, c, value)
+    elif isinstance(value, int | float):
+        sheet.write_number(r, c, value)
+    else:
+        sheet.write_string(r, c, str(value))

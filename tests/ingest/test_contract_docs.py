@@ -23,5 +23,15 @@ def test_docs_cover_every_dataset_column_and_rule() -> None:
         for rule in contract.rules:
             assert f"| `{rule.id}` | {rule.severity.value} |" in text
             assert rule.message_zh in text and rule.message_en in text
+            assert f"| {rule.fix_zh} | {rule.fix_en} |" in text
     for rule, rule_text in COMMON_RULES.items():
         assert f"| `{rule}` | {rule_text.severity.value} | {rule_text.message_zh} |" in text
+        assert f"| {rule_text.fix_zh} | {rule_text.fix_en} |" in text
+
+
+def test_every_rule_says_how_to_fix_it() -> None:
+    """The clerk report prints a 怎么改 line next to every issue: no rule may lack one."""
+    missing = [rule for rule, text in COMMON_RULES.items() if not (text.fix_zh and text.fix_en)]
+    missing += [f"{contract.dataset}.{rule.id}" for contract in CONTRACTS.values()
+                for rule in contract.rules if not (rule.fix_zh.strip() and rule.fix_en.strip())]
+    assert missing == [], f"rules without fix_zh/fix_en: {missing}"

@@ -21,7 +21,8 @@ from schemas.contract import PERSONAL_COLUMNS, Column, Contract
 # `\s` covers ASCII whitespace, U+3000 and NBSP; zero-width characters and a stray BOM
 # are invisible in Excel but break equality, so they go too.
 _INVISIBLE = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
-_TRAILING_UNIT = re.compile(r"\([^()]*\)$")
+_TRAILING_UNIT = re.compile(r"\((?!其中)[^()]{1,12}\)$")
+"""A unit in brackets (`（人）`, `（元/人·天）`); never a qualifying `（其中：女）`."""
 _REQUIRED_MARK = "*"
 
 
@@ -220,6 +221,27 @@ def combine_header(rows: Sequence[Sequence[str | None]], lookup: HeaderLookup, *
     return names
 
 
+def _score(names: Sequence[str | None], lookup: HeaderLookup) -> int:
+    """Known columns, less every column named twice (a parent read as a leaf repeats)."""
+    matched = [column.name for name in names
+               if (column := lookup.match(name)) is not None and not lookup.is_personal(column)]
+    return known_columns(names, lookup) - (len(matched) - len(set(matched)))
+
+
+_NUMBER_LIKE = re.compile(r"^[-+]?[0-9０-９][0-9０-９,.，．]*$")
+
+
+def _continues_header(row: Sequence[str | None], lookup: HeaderLookup) -> bool:
+    """A row of leaves under the header: text only (no number, as every data and total row
+    has), and at least one cell a sub-header — `合计`, `其中…`, or a known name."""
+    cells = [text for cell in row if (text := _clean(cell)) is not None]
+    if not cells or any(_NUMBER_LIKE.match(normalise_header(cell)) for cell in cells):
+        return False
+    return any(normalise_header(cell) in _TOTAL_LEAVES or _WHICH_OF.match(normalise_header(cell))
+               or lookup.match(cell) is not None or lookup.category(cell) is not None
+               for cell in cells)
+
+
 def _is_numbering_row(row: Sequence[str | None]) -> bool:
     cells = [text for cell in row if (text := _clean(cell)) is not None]
     return len(cells) >= 2 and all(_COLUMN_NUMBER.match(normalise_header(cell)) for cell in cells)
@@ -248,7 +270,7 @@ def find_header_block(grid: Sequence[Sequence[str | None]], lookup: HeaderLookup
                 break
             names = combine_header(window[start:start + depth], lookup,
                                    continuation=continuation(start, start + depth - 1))
-            score = (known_columns(names, lookup), -depth, -start)
+            score = (_score(names, lookup), -depth, -start)
             if score[0] > 0 and (best is None or score > best):
                 best = score
     if best is None:
@@ -258,6 +280,9 @@ def find_header_block(grid: Sequence[Sequence[str | None]], lookup: HeaderLookup
     start, depth = -best[2], -best[1]
     while depth < MAX_HEADER_ROWS and start > 0 and spans_down(start - 1):
         start, depth = start - 1, depth + 1
+    while (depth < MAX_HEADER_ROWS and start + depth < len(window)
+           and _continues_header(window[start + depth], lookup)):
+        depth += 1
     names = combine_header(window[start:start + depth], lookup,
                            continuation=continuation(start, start + depth - 1))
     after = start + depth

@@ -99,6 +99,8 @@ class SheetEntry:
 
     name: str
     part: str | None
+    visible: bool = True
+    """False for a sheet hidden (`state="hidden"` or `veryHidden`) in workbook.xml."""
 
 
 def column_number(letters: str) -> int:
@@ -169,6 +171,10 @@ class Workbook:
             if sheet.name == name:
                 return sheet.part
         return None
+
+    def visible(self, name: str) -> bool:
+        """False when workbook.xml hides the sheet (a sheet it does not list counts as visible)."""
+        return all(sheet.visible for sheet in self.sheets if sheet.name == name)
 
     def dimension(self, part: str) -> Dimension | None:
         """The sheet's declared dimension, read from its first kilobytes only."""
@@ -263,7 +269,8 @@ def _sheet_entries(archive: zipfile.ZipFile, names: set[str]) -> list[SheetEntry
             continue
         rel_id = next((v for k, v in element.attrib.items() if _local(k) == "id"), None)
         part = targets.get(rel_id) if rel_id else None
-        entries.append(SheetEntry(element.get("name", ""), part if part in names else None))
+        entries.append(SheetEntry(element.get("name", ""), part if part in names else None,
+                                  element.get("state", "visible") == "visible"))
         if len(entries) > MAX_SHEETS:
             raise SubmissionRejected("spreadsheet_too_large", f"> {MAX_SHEETS} sheets")
     return entries

@@ -149,8 +149,8 @@ def cell_text(value: object) -> str | None:
 class SheetSource(Protocol):
     """Cell values of a workbook's sheets, as text, whichever library reads them."""
 
-    def sheets(self) -> list[tuple[str, bool]]:
-        """(name, visible) of every sheet, in workbook order."""
+    def sheets(self) -> list[str]:
+        """Every sheet's name, in workbook order."""
         ...
 
     def top(self, name: str) -> tuple[list[list[str | None]], int]:
@@ -177,14 +177,8 @@ class CalamineSheets:
         self._max_cells = max_cells
         self._max_columns = max_columns
 
-    def sheets(self) -> list[tuple[str, bool]]:
-        names = list(self._reader.sheet_names)
-        visibility: list[bool] = []
-        for index in range(len(names)):
-            # Only the sheet's metadata: the cells are not read until loaded.
-            sheet = self._reader.load_sheet(index, header_row=None, n_rows=0, dtypes="string")
-            visibility.append(getattr(sheet, "visible", "visible") == "visible")
-        return list(zip(names, visibility, strict=True))
+    def sheets(self) -> list[str]:
+        return list(self._reader.sheet_names)
 
     def top(self, name: str) -> tuple[list[list[str | None]], int]:
         # skip_rows=0 keeps leading blank rows, so row i of the frame is sheet row i + 1.
@@ -230,12 +224,12 @@ class OpenpyxlSheets:
         finally:
             workbook.close()
 
-    def sheets(self) -> list[tuple[str, bool]]:
+    def sheets(self) -> list[str]:
         import openpyxl
 
         workbook = openpyxl.load_workbook(io.BytesIO(self._data), read_only=True, data_only=True)
         try:
-            return [(sheet.title, sheet.sheet_state == "visible") for sheet in workbook.worksheets]
+            return [sheet.title for sheet in workbook.worksheets]
         finally:
             workbook.close()
 
@@ -362,8 +356,8 @@ def _read_sheets(source: SheetSource, workbook: Workbook, contract: Contract, *,
     if not sheets:
         raise SubmissionRejected("empty_file")
     inspected: list[_Candidate] = []
-    for name, visible in sheets:
-        if not visible:
+    for name in sheets:
+        if not workbook.visible(name):
             skip(name, "隐藏的工作表", "hidden sheet")
         elif is_instruction_sheet(name):
             skip(name, "填表说明等说明页", "instructions")
