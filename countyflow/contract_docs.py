@@ -77,10 +77,10 @@ def _contract_section(contract: Contract) -> list[str]:
     lines += ["", "### Rules", ""]
     if contract.rules:
         lines += _table(
-            ("rule", "severity", "column", "needs", "中文", "English"),
+            ("rule", "severity", "column", "needs", "中文", "English", "怎么改", "how to fix"),
             (
                 (f"`{r.id}`", r.severity.value, f"`{r.column}`", _code(r.requires), r.message_zh,
-                 r.message_en)
+                 r.message_en, r.fix_zh, r.fix_en)
                 for r in contract.rules
             ),
         )
@@ -100,7 +100,8 @@ def render_contract_docs() -> str:
         "canonical name, the Chinese label or any alias; values are normalised as described "
         "in SPEC §3. Rules with severity `error` make a row invalid; `warning` rows load "
         "and are flagged in the clerk report. Rules that need a lookup are skipped when it "
-        "is unavailable (e.g. `countyflow check`).",
+        "is unavailable (e.g. `countyflow check`). Each rule's 怎么改 (how to fix) is the line "
+        "the clerk report shows next to its issues.",
         "",
         "| dataset | 中文 | English | grain |",
         "|---|---|---|---|",
@@ -119,8 +120,9 @@ def render_contract_docs() -> str:
     )
     lines += ["", "## Rules common to every dataset", ""]
     lines += _table(
-        ("rule", "severity", "中文", "English"),
-        ((f"`{rule}`", text.severity.value, text.message_zh, text.message_en)
+        ("rule", "severity", "中文", "English", "怎么改", "how to fix"),
+        ((f"`{rule}`", text.severity.value, text.message_zh, text.message_en, text.fix_zh,
+          text.fix_en)
          for rule, text in COMMON_RULES.items()),
     )
     lines += [

@@ -33,6 +33,8 @@ def site_code_format_rule() -> Rule:
         "site_code_format", Severity.ERROR, "site_code",
         "托管点编码应为 4–32 位字母、数字或连字符", "site code must be 4–32 letters, digits or hyphens",
         lambda: pl.col("site_code").str.contains(SITE_CODE_PATTERN),
+        fix_zh="使用县里分配的托管点编码（如 ZY-0001），不含空格和汉字",
+        fix_en="use the site code the county assigned (e.g. ZY-0001), with no spaces or Chinese characters",
     )
 
 
@@ -43,6 +45,8 @@ def site_registered_rule() -> Rule:
         "the site is not in the county's site registry for this season",
         lambda: pl.col("ctx_site_known"),
         requires=("ctx_site_known",),
+        fix_zh="核对编码是否与本期托管点基本情况表一致；新托管点先补报基本情况表",
+        fix_en="check the code matches this season's sites form; report a new site in the sites form first",
     )
 
 

@@ -16,7 +16,12 @@ from rich.markup import escape
 
 from countyflow.commands.console import console as default_console
 from countyflow.ingest.model import SubmissionRejected, ValidationResult
-from countyflow.ingest.report import STATUS_ZH, render_report_table, write_report
+from countyflow.ingest.report import (
+    STATUS_ZH,
+    render_read_table,
+    render_report_table,
+    write_report,
+)
 from countyflow.ingest.validate import reject_submission, validate_submission
 from countyflow.periods import InvalidPeriod, Period, parse_period
 from countyflow.reference import county_aliases, county_name
@@ -119,6 +124,9 @@ def check_file(path: Path, *, dataset: str, county: str, period: str,
     }
     out.print(f"{escape(path.name)} — {contract.title_zh} {escape(contract.title_en)} · "
               f"{header['county_name']} ({county_code}) · {the_period.label}")
+    read = render_read_table(result.layout)
+    if read is not None:
+        out.print(read)
     if result.issues.height:
         out.print(render_report_table(result, contract))
     style = "red" if result.errors else ("yellow" if result.warnings else "green")
