@@ -19,6 +19,14 @@ partition. Three lifecycle cases are built in (see `LifecycleCase`):
 Two more partitions arrive after their due date (`LATE_PARTITIONS`); every other file is
 received on time (`_received_at`).
 
+About 60 % of the spreadsheets (and every pinned one in `_PINNED_FORMS`) are laid out as real
+county forms (SPEC §3.1, `countyflow.demo.forms`): merged group cells, 小计 and 总合计 rows,
+two-row headers, one sheet per month, a 填表说明 sheet first, the 卫统 block, a hidden cancelled
+row, `—` for 0, no county column, `2025级` cohorts, `7.14` dates, wide volunteer sheets.
+`DemoFile.layouts` names them. Only how the rows are written changes: every file still carries
+its partition's canonical rows (a wide volunteer sheet, which cannot hold institutions, is
+only used where no site has two institutions of one kind, and then loads them empty).
+
 Determinism: the same seed and scale give the same bytes for every file (XLSX included:
 fixed workbook properties and zip timestamps) and the same modification times.
 """
@@ -37,17 +45,19 @@ import fsspec
 import polars as pl
 from fsspec.implementations.local import LocalFileSystem
 
+from countyflow.demo import forms
 from countyflow.demo._random import rng_for
 from countyflow.demo.childcare import build_childcare
 from countyflow.demo.expect import rule_hits, site_registry, surgery_history
 from countyflow.demo.health import build_health
 from countyflow.demo.render import VARIANTS, Defect, FileStyle, FileText, Rendered, Variant, render
-from countyflow.demo.targets import DEMO_TARGETS, DemoTargets
+from countyflow.demo.targets import DEMO_TARGETS, SUIJIANG, SUMMER_2025, DemoTargets
 from countyflow.demo.vocational import build_vocational
 from countyflow.ingest.model import SubmissionStatus
 from countyflow.periods import PeriodKind, parse_period
 from countyflow.reference import counties
 from schemas import contract_for
+from schemas.contract import ColumnType
 
 DEFAULT_SEED = 20250706
 """7月6日: the day 威信县's first 2025 summer class opened."""
@@ -120,6 +130,8 @@ class DemoFile:
     personal_headers: tuple[str, ...] = ()
     """Headers of personal-data columns in the file (must be dropped on read)."""
     unknown_headers: tuple[str, ...] = ()
+    layouts: tuple[str, ...] = ()
+    """Real county form layouts (SPEC §3.1) the file uses (`FileStyle.layouts`)."""
 
     def to_dict(self) -> dict[str, object]:
         data = asdict(self)
@@ -220,9 +232,11 @@ def iter_demo_submissions(seed: int = DEFAULT_SEED, scale: int = 1) -> Iterator[
             if dataset in ("childcare_daily", "childcare_volunteers"):
                 lookups["site_registry"] = site_registry(
                     sites.filter(pl.col("county_code") == county_code, pl.col("period") == period))
+            months = None
             if dataset == "health_monthly":
                 lookups["surgery_history"] = history.filter(pl.col("period") == period).drop("period")
-            yield from _partition_files(seed, dataset, county_code, period, part, lookups)
+                months = frames[dataset].filter(pl.col("county_code") == county_code)
+            yield from _partition_files(seed, dataset, county_code, period, part, lookups, months)
 
 
 def write_demo_landing(landing: str, *, seed: int = DEFAULT_SEED, scale: int = 1) -> DemoManifest:
@@ -283,8 +297,14 @@ class _Version:
 
 
 def _partition_files(seed: int, dataset: str, county_code: str, period: str, frame: pl.DataFrame,
-                     lookups: Mapping[str, pl.DataFrame]) -> list[DemoSubmission]:
+                     lookups: Mapping[str, pl.DataFrame],
+                     months: pl.DataFrame | None = None) -> list[DemoSubmission]:
+    """The partition's files. `months`: a monthly dataset's rows of every month of the county
+    (a yearly workbook with month sheets carries the earlier months along)."""
     style = _style(seed, dataset, county_code, period, frame)
+    frame = forms.arrange(dataset, frame, merge_keys=style.merge_keys, subtotals=style.subtotals,
+                          month_sheets=style.month_sheets, wide=style.wide)
+    earlier = _earlier_months(months, period) if style.month_sheets and months is not None else ()
     name = _file_name(seed, dataset, county_code, period, style)
     received = _received_at(seed, dataset, county_code, period)
     partition = (county_code, dataset, period)
@@ -316,18 +336,27 @@ def _partition_files(seed: int, dataset: str, county_code: str, period: str, fra
         versions = [_Version(frame, name, LATE_PARTITIONS[partition], final=True, case=LifecycleCase.LATE)]
     else:
         versions = [_Version(frame, name, received, final=True)]
-    return [_submission(seed, dataset, county_code, period, style, version, lookups)
+    return [_submission(seed, dataset, county_code, period, style, version, lookups, earlier)
             for version in versions]
 
 
+def _earlier_months(months: pl.DataFrame, period: str) -> tuple[pl.DataFrame, ...]:
+    """The rows of each earlier month of the period's year, in month order."""
+    year, month = period.split("-")
+    return tuple(part for m in range(1, int(month))
+                 if (part := months.filter(pl.col("period") == f"{year}-{m:02d}")).height)
+
+
 def _submission(seed: int, dataset: str, county_code: str, period: str, style: FileStyle,
-                version: _Version, lookups: Mapping[str, pl.DataFrame]) -> DemoSubmission:
+                version: _Version, lookups: Mapping[str, pl.DataFrame],
+                earlier: tuple[pl.DataFrame, ...] = ()) -> DemoSubmission:
     text = _file_text(dataset, county_code, period, version.modified_at)
     rendered: Rendered = render(contract_for(dataset), version.frame, style, text, seed=seed,
-                                defects=version.defects)
+                                defects=version.defects, earlier=earlier)
     hits = rule_hits(dataset, version.frame, county_code=county_code, period=period, lookups=lookups)
     errors = tuple(sorted({*hits.errors, *version.extra_errors}))
-    warnings = tuple(sorted({*hits.warnings, *(["unknown_column"] if rendered.unknown_headers else [])}))
+    warnings = tuple(sorted({*hits.warnings, *(["unknown_column"] if rendered.unknown_headers else []),
+                             *_form_warnings(dataset, style, version.frame, earlier)}))
     if version.final and errors:
         raise RuntimeError(f"demo bug: final file {county_code}/{dataset}/{period} has errors {errors}")
     status = version.status or (SubmissionStatus.ACCEPTED_WITH_WARNINGS if warnings else SubmissionStatus.ACCEPTED)
@@ -351,8 +380,28 @@ def _submission(seed: int, dataset: str, county_code: str, period: str, style: F
         case=version.case,
         personal_headers=rendered.personal_headers,
         unknown_headers=rendered.unknown_headers,
+        layouts=style.layouts if style.format == "xlsx" else (),
     )
     return DemoSubmission(demo_file, version.frame, rendered.data, rendered.raw)
+
+
+def _form_warnings(dataset: str, style: FileStyle, frame: pl.DataFrame,
+                   earlier: tuple[pl.DataFrame, ...]) -> list[str]:
+    """What reading a real county form should report as warnings (SPEC §3.1)."""
+    if style.format != "xlsx":
+        return []
+    warnings = []
+    if style.extra_sheet or style.instructions_first or earlier:
+        warnings.append("sheet_skipped")  # instructions, or the year's earlier month sheets
+    if style.hidden_row:
+        warnings.append("hidden_rows_skipped")
+    if style.no_county:
+        warnings.append("county_from_path")
+    counts = [c.name for c in contract_for(dataset).columns
+              if c.type is ColumnType.COUNT and c.required and c.name in frame.columns]
+    if style.dash_zero and not style.wide and frame.select(pl.any_horizontal(pl.col(counts) == 0).any()).item():
+        warnings.append("count_dash_zero")
+    return warnings
 
 
 def _rejected_version(seed: int, frame: pl.DataFrame) -> tuple[pl.DataFrame, tuple[Defect, ...]]:
@@ -425,6 +474,8 @@ def _style(seed: int, dataset: str, county_code: str, period: str, frame: pl.Dat
     rng = rng_for(seed, "style", dataset, county_code, period)
     variant: Variant = rng.choices(VARIANTS, weights=_FORMAT_WEIGHTS[dataset])[0]
     pinned = _PINNED.get((county_code, dataset, period), {})
+    if (county_code, dataset, period) in _PINNED_FORMS:
+        pinned = {"variant": "xlsx"}
     variant = pinned.get("variant", variant)  # type: ignore[assignment]
     xlsx = variant == "xlsx"
     contract = contract_for(dataset)
@@ -456,7 +507,103 @@ def _style(seed: int, dataset: str, county_code: str, period: str, frame: pl.Dat
         extra_sheet=xlsx and rng.random() < 0.15,
         omit=tuple(omit),
     )
-    return replace(style, **{k: v for k, v in pinned.items() if k != "variant"})  # type: ignore[arg-type]
+    style = replace(style, **{k: v for k, v in pinned.items() if k != "variant"})  # type: ignore[arg-type]
+    partition = (county_code, dataset, period)
+    lifecycle = partition in (REJECTED_PARTITION, SUPERSEDED_PARTITION) or (
+        (county_code, period) == LATE_REGISTRY and dataset.startswith("childcare_"))
+    if style.format != "xlsx" or partition in _PINNED or lifecycle:
+        return style  # the lifecycle cases keep plain files: their statuses are what they test
+    if partition in _PINNED_FORMS:
+        return _possible(replace(style, **_PINNED_FORMS[partition]), partition, frame)  # type: ignore[arg-type]
+    return _possible(_real_forms(seed, partition, frame, style), partition, frame)
+
+
+# Real county forms (SPEC §3.1) pinned, so every layout is present whatever the seed.
+_PINNED_FORMS: dict[tuple[str, str, str], dict[str, object]] = {
+    ("530624", "childcare_sites", "2025-summer"): dict(
+        headers="label", merge_keys=True, subtotals=True, total_row=True, total_at_top=True,
+        total_label="总合计", two_row_header=True, hidden_row=True, date_style="md", title_rows=2),
+    ("530625", "vocational_enrollment", "2025"): dict(
+        headers="label", merge_keys=True, subtotals=True, total_row=True, total_label="合计",
+        two_row_header=True, dash_zero="—", no_county=True, grade_style="cohort", serial=True),
+    ("530602", "health_monthly", "2025-06"): dict(
+        month_sheets=True, health_block=True, instructions_first=True, extra_sheet=False, merge_keys=True,
+        hidden_row=True, title_rows=1, total_row=True, total_label="合计"),
+    ("530602", "health_monthly", "2024-12"): dict(month_sheets=True, no_county=True, health_block=True,
+                                                   title_rows=2),
+    ("530622", "childcare_daily", "2025-summer"): dict(
+        month_sheets=True, merge_keys=True, subtotals=True, date_style="md", instructions_first=True,
+        extra_sheet=False),
+    ("530625", "childcare_volunteers", "2025-summer"): dict(wide=True, hidden_row=True, total_row=True,
+                                                            total_label="合计"),
+}
+_FORMS_SHARE = 0.6
+"""Share of the other spreadsheets laid out as real county forms."""
+_TOTAL_LABELS = ("合计", "合计", "总合计", "总计")
+_CANDIDATES: dict[str, tuple[str, ...]] = {
+    "childcare_sites": ("merge_keys", "subtotals", "total_at_top", "two_row_header", "instructions_first",
+                        "hidden_row", "no_county", "md_dates"),
+    "childcare_volunteers": ("merge_keys", "instructions_first", "hidden_row", "wide", "wide"),
+    "childcare_daily": ("month_sheets", "month_sheets", "merge_keys", "subtotals", "instructions_first",
+                        "hidden_row", "md_dates"),
+    "vocational_enrollment": ("merge_keys", "subtotals", "total_at_top", "two_row_header",
+                              "instructions_first", "hidden_row", "dash_zero", "no_county", "cohort"),
+    "health_monthly": ("month_sheets", "health_block", "merge_keys", "instructions_first", "hidden_row",
+                       "no_county", "total_at_top"),
+}
+
+
+def _real_forms(seed: int, partition: tuple[str, str, str], frame: pl.DataFrame, style: FileStyle) -> FileStyle:
+    """Some spreadsheets laid out as county offices really send them (a separate random stream,
+    so the other files' looks do not move)."""
+    county_code, dataset, period = partition
+    rng = rng_for(seed, "forms", dataset, county_code, period)
+    if rng.random() >= _FORMS_SHARE:
+        return style
+    candidates = sorted(set(_CANDIDATES[dataset]), key=_CANDIDATES[dataset].index)
+    weights = [_CANDIDATES[dataset].count(name) for name in candidates]
+    chosen: set[str] = set()
+    for _ in range(rng.choice((1, 2, 2, 3, 3, 4))):
+        chosen.add(rng.choices(candidates, weights=weights)[0])
+    label = rng.choice(_TOTAL_LABELS)
+    changes: dict[str, object] = {}
+    for name in sorted(chosen, key=candidates.index):
+        if name in ("subtotals", "total_at_top"):
+            changes.update({name: True, "total_row": True, "total_label": label})
+        elif name == "instructions_first":
+            changes.update(instructions_first=True, extra_sheet=False)
+        elif name == "dash_zero":
+            changes["dash_zero"] = rng.choice(("—", "—", "—", "－", "/"))
+        elif name == "md_dates":
+            changes["date_style"] = "md"
+        elif name == "cohort":
+            changes["grade_style"] = "cohort"
+        else:
+            changes[name] = True
+    return replace(style, **changes)  # type: ignore[arg-type]
+
+
+def _possible(style: FileStyle, partition: tuple[str, str, str], frame: pl.DataFrame) -> FileStyle:
+    """Drop what this file cannot carry: a wide volunteer sheet where a site has two
+    institutions of one kind (or whose institutions are a headline figure), a two-row header
+    without both of its columns or with English headers."""
+    county_code, dataset, period = partition
+    if style.wide and (dataset != "childcare_volunteers" or (county_code, period) == (SUIJIANG, SUMMER_2025)
+                       or not forms.wide_possible(frame)):
+        style = replace(style, wide=False)
+    if style.wide:
+        style = replace(style, merge_keys=False, subtotals=False)
+    if style.two_row_header:
+        present = {c for c in frame.columns if c not in style.omit and frame[c].null_count() < frame.height}
+        possible = {"childcare_sites": set(forms.TWO_ROW_LEAVES) <= present,
+                    "vocational_enrollment": "enrolled" in present}.get(dataset, False)
+        if not possible or style.headers == "canonical":
+            style = replace(style, two_row_header=False)
+    if style.month_sheets and dataset not in ("childcare_daily", "health_monthly"):
+        style = replace(style, month_sheets=False)
+    if style.no_county and dataset in ("childcare_daily", "childcare_volunteers"):
+        style = replace(style, no_county=False)
+    return style
 
 
 # --------------------------------------------------------------------------- names and times
