@@ -16,8 +16,8 @@ import pytest
 
 from countyflow.ingest.model import (
     SHEET_ROW_STRIDE,
-    ParsedSubmission,
     SOURCE_ROW,
+    ParsedSubmission,
     SubmissionRejected,
     ValidationResult,
 )

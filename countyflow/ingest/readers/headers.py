@@ -231,15 +231,22 @@ def _score(names: Sequence[str | None], lookup: HeaderLookup) -> int:
 _NUMBER_LIKE = re.compile(r"^[-+]?[0-9０-９][0-9０-９,.，．]*$")
 
 
-def _continues_header(row: Sequence[str | None], lookup: HeaderLookup) -> bool:
-    """A row of leaves under the header: text only (no number, as every data and total row
-    has), and at least one cell a sub-header — `合计`, `其中…`, or a known name."""
-    cells = [text for cell in row if (text := _clean(cell)) is not None]
-    if not cells or any(_NUMBER_LIKE.match(normalise_header(cell)) for cell in cells):
+def _continues_header(row: Sequence[str | None], above: Sequence[str | None],
+                      lookup: HeaderLookup, *, spanned: frozenset[int] = frozenset()) -> bool:
+    """A row of leaves under a parent the clerk did not merge across (`其中` in one cell,
+    `留守儿童数 | 搬迁群众子女数` below it and its right neighbour): text only (every data
+    and total row has a number), some cell a sub-header — `合计`, `其中…` or a known name —
+    and some cell under an empty header cell or under a cell merged across (`spanned`),
+    where only a parent to its left can reach."""
+    cells = [(index, text) for index, cell in enumerate(row) if (text := _clean(cell)) is not None]
+    if not cells or any(_NUMBER_LIKE.match(normalise_header(text)) for _, text in cells):
         return False
-    return any(normalise_header(cell) in _TOTAL_LEAVES or _WHICH_OF.match(normalise_header(cell))
-               or lookup.match(cell) is not None or lookup.category(cell) is not None
-               for cell in cells)
+    under_empty = any(index >= len(above) or _clean(above[index]) is None or index in spanned
+                      for index, _ in cells)
+    return under_empty and any(
+        normalise_header(text) in _TOTAL_LEAVES or _WHICH_OF.match(normalise_header(text))
+        or lookup.match(text) is not None or lookup.category(text) is not None
+        for _, text in cells)
 
 
 def _is_numbering_row(row: Sequence[str | None]) -> bool:
@@ -281,7 +288,8 @@ def find_header_block(grid: Sequence[Sequence[str | None]], lookup: HeaderLookup
     while depth < MAX_HEADER_ROWS and start > 0 and spans_down(start - 1):
         start, depth = start - 1, depth + 1
     while (depth < MAX_HEADER_ROWS and start + depth < len(window)
-           and _continues_header(window[start + depth], lookup)):
+           and _continues_header(window[start + depth], window[start + depth - 1], lookup,
+                                 spanned=continuation(start + depth - 1, start + depth - 1))):
         depth += 1
     names = combine_header(window[start:start + depth], lookup,
                            continuation=continuation(start, start + depth - 1))
