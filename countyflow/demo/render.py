@@ -95,7 +95,7 @@ class FileStyle:
     personal: bool = False
     """Carry 填报人 / 联系电话 / 备注 columns (personal data the pipeline must drop)."""
     serial: bool = False
-    """A leading 序号 column (not in any contract: an unknown-column warning)."""
+    """A leading 序号 column (XLSX; not a contract column, ignored without a warning: SPEC §3.1)."""
     title_rows: int = 0
     """XLSX: title lines above the header (then a blank row)."""
     total_row: bool = False
@@ -214,7 +214,7 @@ def render(contract: Contract, frame: pl.DataFrame, style: FileStyle, text: File
     merged = _merged(text.dataset, table, style)
     if merged:
         raw = _merged_values(raw, frame, table, merged)
-    unknown = [h for h in (SERIAL_HEADER, forms.FEMALE_HEADER) if h in raw.columns]
+    unknown = [forms.FEMALE_HEADER] if forms.FEMALE_HEADER in raw.columns else []
     personal = list(PERSONAL_HEADERS) if style.personal else []
     if style.format == "csv":
         data = _csv(raw, style)
@@ -332,7 +332,7 @@ def _render_wide(contract: Contract, frame: pl.DataFrame, style: FileStyle, text
     rng = rng_for(seed, "headers", *salt_key)
     site_header = _header(contract.column("site_code"), style, rng)
     raw = _serial_and_personal(wide.rename({"site_code": site_header}), style, seed, salt_key)
-    unknown = [SERIAL_HEADER] if style.serial else []
+    unknown: list[str] = []
     personal = list(PERSONAL_HEADERS) if style.personal else []
     if style.format != "xlsx":
         data = _csv(raw, style) if style.format == "csv" else _json(raw, style, text)
