@@ -103,7 +103,9 @@ def common_issue(rule: str, *, column: str | None = None, value: str | None = No
 
 
 SHEET_ROW_STRIDE = 10_000_000
-"""Above Excel's 1,048,576 rows: keeps `source_row` unique across the sheets read."""
+"""Above Excel's 1,048,576 rows: keeps `source_row` unique across the parts of a read —
+the sheets read together, and a wide form's category columns (each unpivoted row keeps
+its sheet row, in the part of its column); `ReadLayout.row_parts` names the parts."""
 
 
 def sheet_row(source_row: int) -> tuple[int, int]:
@@ -142,6 +144,9 @@ class ReadLayout:
     skipped: tuple[SkippedPart, ...] = ()
     preview_header: tuple[str, ...] = ()
     preview_rows: tuple[tuple[str | None, ...], ...] = ()
+    row_parts: tuple[str, ...] = ()
+    """What each `source_row // SHEET_ROW_STRIDE` stands for: a sheet read, or for a wide
+    form one category column of it (`Sheet1（大学生志愿者）`), so a report can say where."""
 
 
 @dataclass

@@ -294,7 +294,10 @@ def report_groups(result: ValidationResult, contract: Contract | None = None) ->
 
 
 def _sheets(result: ValidationResult) -> tuple[str, ...]:
-    return result.layout.sheets if result.layout is not None else ()
+    """Names of the parts rows are numbered in (sheets, a wide form's columns)."""
+    if result.layout is None:
+        return ()
+    return result.layout.row_parts or result.layout.sheets
 
 
 def _counts(result: ValidationResult) -> dict[str, int]:

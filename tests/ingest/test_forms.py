@@ -351,13 +351,21 @@ WIDE_HEADER = ["托管点编码", "大学生志愿者", "返乡大学生", "教�
 def test_wide_volunteer_sheet_is_unpivoted() -> None:
     rows = [WIDE_HEADER, ["ZY-0001", 5, 2, "—", 0, None, 1, 8], ["ZY-0002", 3, None, 4, None, None, None, 8]]
     result = check(workbook_bytes(Sheet("Sheet1", rows)), "childcare_volunteers", "2025-summer")
-    got = result.valid.select("site_code", "source", "volunteers", SOURCE_ROW).rows()
+    got = result.valid.select("site_code", "source", "volunteers",
+                              pl.col(SOURCE_ROW) % SHEET_ROW_STRIDE).rows()
     assert got == [("ZY-0001", "university_student", 5, 2), ("ZY-0001", "returning_student", 2, 2),
                    ("ZY-0001", "other", 1, 2), ("ZY-0002", "university_student", 3, 3),
                    ("ZY-0002", "school_staff", 4, 3)]
+    # Each long row keeps its sheet row, in the part of its column: keys stay unique.
+    assert result.valid[SOURCE_ROW].n_unique() == 5
+    assert result.layout is not None
+    parts = result.layout.row_parts
+    assert [parts[row // SHEET_ROW_STRIDE] for row in column(result, SOURCE_ROW)] == [  # type: ignore[operator]
+        "Sheet1（大学生志愿者）", "Sheet1（返乡大学生）", "Sheet1（其他）", "Sheet1（大学生志愿者）",
+        "Sheet1（教职工）"]
     assert column(result, "institution") == [None] * 5
     mismatch = result.issues.filter(pl.col("rule") == "row_total_mismatch")
-    assert mismatch[SOURCE_ROW].to_list() == [3]
+    assert mismatch[SOURCE_ROW].to_list() == [3]  # the sheet row, in the sheet's own part
     assert "8" in mismatch["message_zh"][0] and "7" in mismatch["message_zh"][0]
 
 
@@ -370,6 +378,17 @@ def test_wide_volunteer_sheet_under_a_merged_parent_with_total_row() -> None:
     assert result.status == "accepted", result.issues
     assert sum(column(result, "volunteers")) == 11  # type: ignore[arg-type]
     assert result.rows_in == 5
+
+
+def test_wide_sheet_issue_names_the_column_in_the_report() -> None:
+    from countyflow.ingest.report import report_groups
+
+    rows = [WIDE_HEADER, ["ZY-0001", 5, "约2", None, None, None, None, 7]]
+    result = check(workbook_bytes(Sheet("Sheet1", rows)), "childcare_volunteers", "2025-summer")
+    assert result.status == "rejected"
+    group = report_groups(result, CONTRACTS["childcare_volunteers"]).row(0, named=True)
+    assert group["rule"] == "count_approximate"
+    assert group["rows_zh"] == "Sheet1（返乡大学生） 第 2 行"
 
 
 # --- hostile layouts ------------------------------------------------------------------------

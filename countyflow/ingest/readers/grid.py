@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 
 from countyflow.ingest.model import (
+    SHEET_ROW_STRIDE,
     SOURCE_ROW,
     ParsedSubmission,
     ReadLayout,
@@ -100,14 +101,44 @@ class SheetContext:
 _LABEL_CANDIDATE = r"(小\s*计|合\s*计|总\s*计|共\s*计|总\s*数)[\s:：]*$"
 
 
+def _label_flags(body: pl.DataFrame, label_columns: Sequence[str]) -> pl.DataFrame:
+    """Per row: is it labelled a total, a subtotal, or a `其中…小计`?
+
+    The label is the first of the `label_columns` (key, name and other non-numeric
+    columns) whose cell ends like one (`…小计`, `合 计`). Every label holds `计` (or is
+    `总数`), so only rows with such a cell — a handful — go through the regexes.
+    """
+    marked = body.select(pl.any_horizontal(
+        pl.col(name).str.contains("计", literal=True) | pl.col(name).str.contains("总数", literal=True)
+        for name in label_columns
+    ).fill_null(False)).to_series()
+    flags = ("_total", "_which", "_sub")
+    if not marked.any():
+        falses = pl.Series([False] * body.height, dtype=pl.Boolean)
+        return pl.DataFrame({flag: falses for flag in flags})
+    label = pl.coalesce(
+        [pl.when(pl.col(name).str.contains(_LABEL_CANDIDATE)).then(pl.col(name)) for name in label_columns]
+    ).str.replace_all(_INVISIBLE, "")
+    total = label.str.contains(TOTAL_LABEL).fill_null(False)
+    which = label.str.contains(WHICH_OF_LABEL).fill_null(False)
+    subtotal = label.str.contains(SUBTOTAL_LABEL).fill_null(False)
+    kinds = body.with_row_index("_i").filter(marked).select(
+        "_i", total.alias("_total"), (~total & which & subtotal).alias("_which"),
+        (~total & ~which & subtotal).alias("_sub"))
+    positions = kinds["_i"]
+    return pl.DataFrame({
+        flag: pl.Series([False] * body.height, dtype=pl.Boolean).scatter(positions, kinds[flag])
+        for flag in flags
+    })
+
+
 def _row_flags(body: pl.DataFrame, label_columns: Sequence[str]) -> pl.DataFrame:
     """Per row: blank, number of non-empty cells, notes row, and its total label kind.
 
     A cell is non-empty when it holds a character outside `_BLANK_CHARS`: a regex search
     that stops at the first such character, with no per-cell copy (stripping every cell
     cost four times as much on large files). The notes prefix is read from each row's
-    first non-empty cell; a total label from the first of the `label_columns` (key,
-    name and other non-numeric columns) whose cell ends like one (`…小计`, `合 计`).
+    first non-empty cell; total labels by `_label_flags`.
     """
     names = cell_columns(body)
     if not names:
@@ -122,21 +153,14 @@ def _row_flags(body: pl.DataFrame, label_columns: Sequence[str]) -> pl.DataFrame
     first = pl.coalesce(
         [pl.when(pl.col(flag)).then(pl.col(name)) for flag, name in zip(flags, names, strict=True)]
     ).str.replace_all(_INVISIBLE, "")
-    labels = [name for name in label_columns if name in names] or names
-    label = pl.coalesce(
-        [pl.when(pl.col(name).str.contains(_LABEL_CANDIDATE)).then(pl.col(name)) for name in labels]
-    ).str.replace_all(_INVISIBLE, "")
     count = pl.sum_horizontal(pl.col(flag) for flag in flags)
-    total = label.str.contains(TOTAL_LABEL).fill_null(False)
-    which = label.str.contains(WHICH_OF_LABEL).fill_null(False)
-    return present.select(
+    labels = [name for name in label_columns if name in names] or names
+    basic = present.select(
         (count == 0).alias("_blank"),
         count.alias("_count"),
         first.str.contains(NOTE_PREFIX).fill_null(False).alias("_note"),
-        total.alias("_total"),
-        (~total & which & label.str.contains(SUBTOTAL_LABEL).fill_null(False)).alias("_which"),
-        (~total & ~which & label.str.contains(SUBTOTAL_LABEL).fill_null(False)).alias("_sub"),
     ).collect()
+    return basic.hstack(_label_flags(body, labels))
 
 
 @dataclass(frozen=True)
@@ -234,21 +258,23 @@ def _unpivot(rows: pl.DataFrame, header_map: HeaderMap, contract: Contract,
     """A wide form's rows as the long form: one row per row × category holding a count.
 
     Cells left empty, `—`, `0` mean "none of this kind" and give no row; anything else
-    (including unreadable text, which validation then reports) gives one.
+    (including unreadable text, which validation then reports) gives one. The j-th
+    category column's rows keep their sheet row in part j + 1 after the sheet's own
+    (`SHEET_ROW_STRIDE`), so every long row has a `source_row` of its own.
     """
     wide = contract.wide
     assert wide is not None
     base = _select(rows, header_map, contract, county_code)
     parts = []
-    for position, category in header_map.categories.items():
+    for ordinal, (position, category) in enumerate(sorted(header_map.categories.items())):
         parts.append(base.with_columns(
             pl.lit(category, dtype=pl.Utf8).alias(wide.category),
             rows.get_column(positional(position)).alias(wide.value),
-            pl.lit(position, dtype=pl.Int64).alias("_position"),
+            pl.col(SOURCE_ROW) + (ordinal + 1) * SHEET_ROW_STRIDE,
         ).filter(~(is_missing(pl.col(wide.value))
                    | (normalise_count(pl.col(wide.value)).struct.field("value") == 0)).fill_null(False)))
-    long = pl.concat(parts).sort(SOURCE_ROW, "_position", maintain_order=True)
-    return long.drop("_position").select(*contract.column_names, SOURCE_ROW)
+    long = pl.concat(parts).sort(pl.col(SOURCE_ROW) % SHEET_ROW_STRIDE, SOURCE_ROW, maintain_order=True)
+    return long.select(*contract.column_names, SOURCE_ROW)
 
 
 def _unnamed_with_data(body: pl.DataFrame, unnamed: Sequence[int]) -> list[dict[str, object]]:
@@ -276,11 +302,21 @@ def _where(sheet: SheetContext, rows: Sequence[int]) -> str:
 
 
 def _totals(body: pl.DataFrame, classes: RowClasses, header_map: HeaderMap, contract: Contract,
-            county_code: str | None) -> pl.DataFrame | None:
-    """Total and subtotal rows as contract columns, each with the source rows it sums."""
-    is_total = classes.total | classes.subtotal
+            county_code: str | None, frame: pl.DataFrame) -> pl.DataFrame | None:
+    """Total and subtotal rows as contract columns, each with the source rows it sums.
+
+    In a wide form the long rows of one sheet row sit in several parts, so a 合计 row
+    sums all of the sheet's long rows (`frame`), and a 小计 (rare there) is not reconciled.
+    """
+    is_total = classes.total | (classes.subtotal if not header_map.is_wide else False)
     if not is_total.any():
         return None
+    if header_map.is_wide:
+        labelled = body.filter(is_total)
+        return _wide_totals(labelled, header_map, contract).select(
+            *contract.column_names, SOURCE_ROW, pl.lit("total").alias(TOTAL_KIND),
+            pl.lit(frame[SOURCE_ROW].min(), dtype=pl.Int64).alias(SCOPE_FIRST),
+            pl.lit(frame[SOURCE_ROW].max(), dtype=pl.Int64).alias(SCOPE_LAST))
     rows = body.with_columns(classes.group.alias("_group"), classes.subtotal.alias("_sub"))
     data = rows.filter(classes.data)
     scopes = data.group_by("_group").agg(pl.col(SOURCE_ROW).min().alias(SCOPE_FIRST),
@@ -288,8 +324,7 @@ def _totals(body: pl.DataFrame, classes: RowClasses, header_map: HeaderMap, cont
     everything = data.select(pl.col(SOURCE_ROW).min().alias(SCOPE_FIRST),
                              pl.col(SOURCE_ROW).max().alias(SCOPE_LAST))
     labelled = rows.filter(is_total)
-    selected = (_select(labelled, header_map, contract, county_code)
-                if not header_map.is_wide else _wide_totals(labelled, header_map, contract))
+    selected = _select(labelled, header_map, contract, county_code)
     selected = selected.with_columns(labelled.get_column("_group"), labelled.get_column("_sub"))
     with_scope = selected.join(scopes, on="_group", how="left", maintain_order="left")
     first, last = everything.row(0) if data.height else (None, None)
@@ -392,23 +427,35 @@ def assemble(header: Sequence[str | None], body: pl.DataFrame, contract: Contrac
     preview_positions = sorted({*header_map.positions, *header_map.categories,
                                 *([header_map.row_total] if header_map.row_total is not None else [])})
     preview_header, preview_rows = _preview(data_rows, header, preview_positions)
+    row_parts = [sheet.name or ""]
+    if header_map.is_wide:
+        row_parts += [f"{sheet.name or ''}（{header[position]}）".lstrip()
+                      for position in sorted(header_map.categories)]
     layout = ReadLayout(
         sheets=(sheet.name,) if sheet.name is not None else (),
         header_rows=sheet.header_rows, skipped=tuple(skipped),
         preview_header=preview_header, preview_rows=preview_rows,
+        row_parts=tuple(row_parts),
     )
     return ParsedSubmission(
         frame=frame,
         issues=issues_frame(issues),
-        total_row=_totals(body, classes, header_map, contract, county_code),
+        total_row=_totals(body, classes, header_map, contract, county_code, frame),
         layout=layout,
-        row_totals=_row_totals(data_rows, header_map),
+        row_totals=_row_totals(data_rows, header_map, frame),
     )
 
 
-def _row_totals(data_rows: pl.DataFrame, header_map: HeaderMap) -> pl.DataFrame | None:
-    """A wide form's row-total cells (`source_row`, `total`), to reconcile per row."""
+def _row_totals(data_rows: pl.DataFrame, header_map: HeaderMap,
+                frame: pl.DataFrame) -> pl.DataFrame | None:
+    """A wide form's row-total cells (`source_row` of the sheet row, `total` text) and the
+    long rows each sums (`rows`), to reconcile per row."""
     if not header_map.is_wide or header_map.row_total is None:
         return None
-    return data_rows.select(pl.col(SOURCE_ROW).cast(pl.Int64),
-                            pl.col(positional(header_map.row_total)).alias("total"))
+    members = frame.group_by(pl.col(SOURCE_ROW) % SHEET_ROW_STRIDE).agg(pl.col(SOURCE_ROW).alias("rows"))
+    offset = (data_rows[SOURCE_ROW] // SHEET_ROW_STRIDE * SHEET_ROW_STRIDE).min() if data_rows.height else 0
+    return data_rows.select(
+        pl.col(SOURCE_ROW).cast(pl.Int64),
+        pl.col(positional(header_map.row_total)).alias("total"),
+    ).join(members.with_columns(pl.col(SOURCE_ROW) + offset), on=SOURCE_ROW, how="left",
+           maintain_order="left")

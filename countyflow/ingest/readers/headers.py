@@ -10,6 +10,7 @@ wrong column.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -26,6 +27,7 @@ _TRAILING_UNIT = re.compile(r"\((?!其中)[^()]{1,12}\)$")
 _REQUIRED_MARK = "*"
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def normalise_header(text: str) -> str:
     """Canonical form of a header for comparison.
 
@@ -56,6 +58,8 @@ class HeaderLookup:
     columns: dict[str, Column]
     personal: frozenset[str]
     categories: dict[str, str] = field(default_factory=dict)
+    # Header texts repeat across the rows and runs a header search combines.
+    _matches: dict[str, Column | None] = field(default_factory=dict, compare=False, repr=False)
 
     def _find(self, table: dict[str, Column] | dict[str, str], key: str) -> object | None:
         """Exact first; then without a trailing bracketed unit (`（人）`), without a leading
@@ -70,11 +74,15 @@ class HeaderLookup:
         """The column a header names, or None."""
         if header is None:
             return None
-        key = normalise_header(str(header))
-        if not key:
-            return None
-        found = self._find(self.columns, key)
-        return found if isinstance(found, Column) else None
+        text = str(header)
+        if text in self._matches:
+            return self._matches[text]
+        key = normalise_header(text)
+        found = self._find(self.columns, key) if key else None
+        column = found if isinstance(found, Column) else None
+        if len(self._matches) < 1 << 16:
+            self._matches[text] = column
+        return column
 
     def category(self, header: str | None) -> str | None:
         """The category value a wide-form header names (`大学生志愿者` → `university_student`)."""
@@ -269,8 +277,10 @@ def find_header_block(grid: Sequence[Sequence[str | None]], lookup: HeaderLookup
     """
     window = list(grid[:HEADER_SEARCH_ROWS])
     best: tuple[int, int, int] | None = None  # (known, -depth, -start)
+    # A header run starts at a row naming a column, or at a parent row above one.
+    naming = [known_columns(row, lookup) > 0 for row in window]
     for start in range(len(window)):
-        if _is_blank(window[start]):
+        if not any(naming[start:start + MAX_HEADER_ROWS]):
             continue
         for depth in range(1, MAX_HEADER_ROWS + 1):
             if start + depth > len(window):

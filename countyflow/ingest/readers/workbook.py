@@ -219,9 +219,17 @@ class Workbook:
 
 
 def _hidden(buffer: bytes, seen: int, rows: set[int], columns: set[int]) -> None:
-    """Add the hidden rows and columns whose tags end past `seen` (not found before)."""
-    for match in _HIDDEN_TAG.finditer(buffer):
-        if match.end() <= seen:
+    """Add the hidden rows and columns whose tags end past `seen` (not found before).
+
+    Each `hidden` is found by a byte search and only its own tag is matched: a regex
+    scan over every tag of the sheet would cost far more than inflating it.
+    """
+    position = buffer.find(b"hidden")
+    while position >= 0:
+        start = buffer.rfind(b"<", 0, position)
+        position = buffer.find(b"hidden", position + 6)
+        match = _HIDDEN_TAG.match(buffer, start) if start >= 0 else None
+        if match is None or match.end() <= seen:
             continue
         tag = match.group(0)
         if match.group(1) == b"row":
@@ -239,7 +247,11 @@ def _hidden(buffer: bytes, seen: int, rows: set[int], columns: set[int]) -> None
 
 
 def _merges(buffer: bytes, seen: int) -> list[CellRange]:
-    return [_cell_range(match.groups()) for match in _MERGE.finditer(buffer) if match.end() > seen]
+    """Merged ranges whose tags end past `seen`; the regex starts at the first `<mergeCell`
+    (they sit together after the cells)."""
+    start = buffer.find(b"mergeCell")
+    start = max(buffer.rfind(b"<", 0, start), 0)
+    return [_cell_range(match.groups()) for match in _MERGE.finditer(buffer, start) if match.end() > seen]
 
 
 def _sheet_entries(archive: zipfile.ZipFile, names: set[str]) -> list[SheetEntry]:

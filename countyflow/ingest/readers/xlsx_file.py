@@ -394,9 +394,13 @@ def _read_sheets(source: SheetSource, workbook: Workbook, contract: Contract, *,
             else:
                 reason = ("表头与本数据集不完全相符", "header does not fully match this dataset")
             skip(candidate.name, *reason)
-    parts = [_read_sheet(source, candidate, contract, lookup, county_code=county_code,
-                         offset=index * SHEET_ROW_STRIDE)
-             for index, candidate in enumerate(chosen)]
+    parts: list[ParsedSubmission] = []
+    next_part = 0
+    for candidate in chosen:
+        part = _read_sheet(source, candidate, contract, lookup, county_code=county_code,
+                           offset=next_part * SHEET_ROW_STRIDE)
+        next_part += len(part.layout.row_parts) if part.layout is not None else 1
+        parts.append(part)
     return _combine(parts, warnings, skipped)
 
 
@@ -446,6 +450,7 @@ def _combine(parts: list[ParsedSubmission], warnings: list[dict[str, object]],
         skipped=(*skipped, *(part for lay in layouts for part in lay.skipped)),
         preview_header=layouts[0].preview_header if layouts else (),
         preview_rows=layouts[0].preview_rows if layouts else (),
+        row_parts=tuple(name for lay in layouts for name in lay.row_parts),
     )
     return replace(
         first,
