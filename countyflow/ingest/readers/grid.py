@@ -108,10 +108,10 @@ def _label_flags(body: pl.DataFrame, label_columns: Sequence[str]) -> pl.DataFra
     columns) whose cell ends like one (`…小计`, `合 计`). Every label holds `计` (or is
     `总数`), so only rows with such a cell — a handful — go through the regexes.
     """
-    marked = body.select(pl.any_horizontal(
-        pl.col(name).str.contains("计", literal=True) | pl.col(name).str.contains("总数", literal=True)
-        for name in label_columns
-    ).fill_null(False)).to_series()
+    # One search over the row's label cells joined, not one per cell.
+    marked = body.select(
+        pl.concat_str(label_columns, separator="|", ignore_nulls=True).str.contains("计|总数")
+        .fill_null(False)).to_series()
     flags = ("_total", "_which", "_sub")
     if not marked.any():
         falses = pl.Series([False] * body.height, dtype=pl.Boolean)
