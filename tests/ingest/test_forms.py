@@ -420,3 +420,24 @@ def test_hidden_sheet_is_not_read() -> None:
     result = check(data, "childcare_sites", "2025-summer")
     assert column(result, "site_code") == ["ZY-0001"]
     assert result.issues.filter(pl.col("rule") == "sheet_skipped")["value"].to_list() == ["旧表"]
+
+
+def test_parent_over_total_and_which_of_leaves() -> None:
+    """`托管儿童数` over `合计 | 其中：留守儿童 | 其中：搬迁群众子女`, without merges below it."""
+    top = [*SITES_HEADER[:7], "托管儿童数", None, None]
+    leaves = [None] * 7 + ["合计", "其中：留守儿童", "其中：搬迁群众子女"]
+    rows = [top, leaves, [*site_row(1)[:7], 900, 300, 20]]
+    result = check(workbook_bytes(Sheet("Sheet1", rows, merge=[(0, 7, 0, 9)])), "childcare_sites",
+                   "2025-summer")
+    assert result.status == "accepted", result.issues
+    got = result.valid.select("children_enrolled", "left_behind_children", "relocated_children").row(0)
+    assert got == (900, 300, 20)
+
+
+def test_blank_month_template_sheet_is_skipped_when_others_have_rows() -> None:
+    data = workbook_bytes(Sheet("7月", [DAILY_HEADER, ["ZY-0001", "7.30", 40]]),
+                          Sheet("8月", [DAILY_HEADER, ["ZY-0001", "8.1", 41]]),
+                          Sheet("9月", [DAILY_HEADER]))
+    result = check(data, "childcare_daily", "2025-summer")
+    assert column(result, "children_present") == [40, 41]
+    assert result.issues.filter(pl.col("rule") == "sheet_skipped")["value"].to_list() == ["9月"]

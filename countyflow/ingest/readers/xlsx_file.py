@@ -397,10 +397,21 @@ def _read_sheets(source: SheetSource, workbook: Workbook, contract: Contract, *,
     parts: list[ParsedSubmission] = []
     next_part = 0
     for candidate in chosen:
-        part = _read_sheet(source, candidate, contract, lookup, county_code=county_code,
-                           offset=next_part * SHEET_ROW_STRIDE)
+        try:
+            part = _read_sheet(source, candidate, contract, lookup, county_code=county_code,
+                               offset=next_part * SHEET_ROW_STRIDE)
+        except SubmissionRejected as error:
+            # A month of a yearly template not filled in yet: nothing to read there, as
+            # long as another chosen sheet has rows.
+            if error.rule != "empty_file" or len(chosen) == 1:
+                raise
+            skip(candidate.name, "本月工作表没有数据行", "the month's sheet has no data rows")
+            next_part += 1
+            continue
         next_part += len(part.layout.row_parts) if part.layout is not None else 1
         parts.append(part)
+    if not parts:
+        raise SubmissionRejected("empty_file")
     return _combine(parts, warnings, skipped)
 
 
