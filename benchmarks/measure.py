@@ -122,8 +122,9 @@ def workload_b1(spec: dict[str, Any]) -> dict[str, Any]:
     from benchmarks.pandas_baseline import load_landing
 
     engine = sa.create_engine(spec["url"].replace("postgresql://", "postgresql+psycopg://"))
+    manifest = json.loads((Path(spec["b0_dir"]) / "manifest.json").read_text(encoding="utf-8"))
     start = time.perf_counter()
-    counts = load_landing(Path(spec["landing"]), engine)
+    counts = load_landing(Path(spec["landing"]), engine, tables=manifest.get("by_source", {}))
     seconds = time.perf_counter() - start
     engine.dispose()
     return {"seconds": seconds, "files": counts["files"], "rows": counts["rows_in"],
