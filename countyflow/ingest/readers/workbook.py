@@ -17,6 +17,7 @@ of merged ranges is capped.
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import zipfile
@@ -54,7 +55,26 @@ _HIDDEN_TAG = re.compile(
 _ROW_NUMBER = re.compile(rb"\br\s*=\s*[\"'](\d{1,7})[\"']")
 _COL_MIN = re.compile(rb"\bmin\s*=\s*[\"'](\d{1,5})[\"']")
 _COL_MAX = re.compile(rb"\bmax\s*=\s*[\"'](\d{1,5})[\"']")
-_MERGE = re.compile(rb"<(?:\w+:)?mergeCell\s[^>]*?\bref\s*=\s*\"" + _CELL + rb"(?::" + _CELL + rb")?\"")
+_MERGE = re.compile(rb"<(?:\w+:)?mergeCell\s[^>]*?\bref\s*=\s*[\"']" + _CELL + rb"(?::" + _CELL + rb")?[\"']")
+_ANY_ROW_TAG = re.compile(rb"<(?:\w+:)?row\s[^>]*?\br\s*=\s*[\"'](\d{1,7})[\"']")
+# A cell reference with a column of two or three letters (AA…XFD): rare in county forms,
+# so this search is cheap, and it finds a cell placed far to the right by a hostile file.
+_WIDE_CELL = re.compile(rb" r=\"([A-Za-z]{2,3})\d")
+_WIDE_CELL_ANY = re.compile(rb"\sr\s*=\s*[\"']([A-Za-z]{2,3})\d")
+_ANY_CELL_COLUMN = re.compile(rb"<(?:\w+:)?c\s[^>]*?\br\s*=\s*[\"']([A-Za-z]{1,3})\d")
+_NARROW_WIDTH = 26
+"""Columns A–Z: the width assumed for rows whose tags do not say (`spans`) when no cell
+lies beyond Z — enough for every county form, and a bound for the extent check."""
+_TOP_PROBE_BYTES = 4 * 1024 * 1024
+_CELL_TAG = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(/>|>(.*?)</(?:\w+:)?c>)", re.DOTALL)
+_ATTR_REF = re.compile(rb"\br\s*=\s*[\"']([A-Za-z]{1,3})(\d{1,7})[\"']")
+_ATTR_TYPE = re.compile(rb"\bt\s*=\s*[\"'](\w+)[\"']")
+_VALUE = re.compile(rb"<(?:\w+:)?v>(.*?)</(?:\w+:)?v>", re.DOTALL)
+_TEXT = re.compile(rb"<(?:\w+:)?t(?:\s[^>]*)?>(.*?)</(?:\w+:)?t>", re.DOTALL)
+_PHONETIC = re.compile(rb"<(?:\w+:)?rPh\b.*?</(?:\w+:)?rPh>", re.DOTALL)
+_ROW_BLOCK = re.compile(rb"<(?:\w+:)?row\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?row>)", re.DOTALL)
+_SHARED_ITEM = re.compile(rb"<(?:\w+:)?si\b[^>]*>(.*?)</(?:\w+:)?si>|<(?:\w+:)?si\s*/>", re.DOTALL)
+_SHARED_STRINGS = "xl/sharedStrings.xml"
 _MAX_COLUMN = 16_384
 
 
@@ -86,11 +106,14 @@ Dimension = CellRange
 
 @dataclass(frozen=True)
 class SheetLayout:
-    """What a sheet's XML says beyond its values (1-based sheet rows and columns)."""
+    """What a sheet's XML says beyond its values (1-based sheet rows and columns), and how
+    far its cells reach (`last_row` × `width` bounds what a reader allocates)."""
 
     hidden_rows: frozenset[int] = frozenset()
     hidden_columns: frozenset[int] = frozenset()
     merged: tuple[CellRange, ...] = ()
+    last_row: int = 0
+    width: int = 0
 
 
 @dataclass(frozen=True)
@@ -151,10 +174,11 @@ class Workbook:
     """
 
     def __init__(self, archive: zipfile.ZipFile, sheets: list[SheetEntry],
-                 max_uncompressed: int) -> None:
+                 max_uncompressed: int, max_cells: int | None = None) -> None:
         self._archive = archive
         self.sheets = sheets
         self._max_uncompressed = max_uncompressed
+        self._max_cells = max_cells
 
     def __enter__(self) -> Workbook:
         return self
@@ -193,6 +217,7 @@ class Workbook:
         hidden_rows: set[int] = set()
         hidden_columns: set[int] = set()
         merged: list[CellRange] = []
+        extent = _Extent()
         inflated = 0
         carry = b""
         try:
@@ -212,10 +237,197 @@ class Workbook:
                         if len(merged) > MAX_MERGED_RANGES:
                             raise SubmissionRejected(
                                 "too_many_merged_ranges", f"> {MAX_MERGED_RANGES}")
+                    extent.scan(buffer, seen)
                     carry = buffer[-_OVERLAP_BYTES:]
         except ZIP_ERRORS as error:
             raise SubmissionRejected("file_unreadable", str(error)[:200]) from None
-        return SheetLayout(frozenset(hidden_rows), frozenset(hidden_columns), tuple(merged))
+        width = extent.width
+        if self._max_cells is not None and extent.last_row * width > self._max_cells:
+            width = self.exact_width(part)
+        return SheetLayout(frozenset(hidden_rows), frozenset(hidden_columns), tuple(merged),
+                           extent.last_row, width)
+
+    def exact_width(self, part: str) -> int:
+        """The rightmost column holding a cell, from every cell reference (a second pass,
+        only for a sheet whose estimated extent is over the limit)."""
+        width = 0
+        carry = b""
+        try:
+            with self._archive.open(part) as stream:
+                while chunk := stream.read(_CHUNK_BYTES):
+                    buffer = carry + chunk
+                    letters = set(_ANY_CELL_COLUMN.findall(buffer))
+                    if letters:
+                        width = max(width, max(column_number(text.decode()) for text in letters))
+                    carry = buffer[-_OVERLAP_BYTES:]
+        except ZIP_ERRORS as error:
+            raise SubmissionRejected("file_unreadable", str(error)[:200]) from None
+        return width
+
+    def top_rows(self, part: str | None, rows: int) -> list[list[str | None]] | None:
+        """The sheet's first `rows` rows as text, column A first, read from the XML itself:
+        enough to find the header without having a reader load the whole sheet. Numbers
+        come as written in the XML (no date styles: a header needs none). None when the
+        XML is not laid out as expected, so the caller asks the reader instead."""
+        if part is None:
+            return None
+        head = b""
+        try:
+            with self._archive.open(part) as stream:
+                # Small reads: the first rows are near the start of any sheet.
+                while len(head) < _TOP_PROBE_BYTES and (chunk := stream.read(_TOP_CHUNK_BYTES)):
+                    head += chunk
+                    if b"</sheetData>" in head or _row_after(head, rows):
+                        break
+        except ZIP_ERRORS as error:
+            raise SubmissionRejected("file_unreadable", str(error)[:200]) from None
+        start = head.find(b"sheetData")
+        if start < 0:
+            return None
+        cells: list[tuple[int, int, str | None, bytes]] = []  # row, column, type, content
+        shared: set[int] = set()
+        next_row = 1
+        for block in _ROW_BLOCK.finditer(head, start):
+            number = _ATTR_REF_ROW.search(block.group(1))
+            row = int(number.group(1)) if number else next_row
+            next_row = row + 1
+            if row > rows:
+                break
+            next_column = 1
+            for cell in _CELL_TAG.finditer(block.group(2) or b""):
+                attributes, content = cell.group(1), cell.group(3) or b""
+                reference = _ATTR_REF.search(attributes)
+                column = column_number(reference.group(1).decode()) if reference else next_column
+                next_column = column + 1
+                kind = _ATTR_TYPE.search(attributes)
+                cell_type = kind.group(1).decode() if kind else None
+                if column > MAX_COLUMNS_PEEKED:
+                    return None
+                cells.append((row, column, cell_type, content))
+                if cell_type == "s" and (value := _VALUE.search(content)) and value.group(1).strip().isdigit():
+                    shared.add(int(value.group(1)))
+        else:
+            if b"</sheetData>" not in head and not _row_after(head, rows):
+                return None  # the first rows do not fit the probe: let the reader do it
+        strings = self._shared_strings(shared)
+        grid: list[list[str | None]] = [[] for _ in range(rows)]
+        for row, column, cell_type, content in cells:
+            line = grid[row - 1]
+            line.extend([None] * (column - len(line)))
+            line[column - 1] = _cell_text(cell_type, content, strings)
+        while grid and not grid[-1]:
+            grid.pop()
+        return grid
+
+    def _shared_strings(self, wanted: set[int]) -> dict[int, str]:
+        """The shared strings at `wanted` indices, streamed only as far as the largest."""
+        if not wanted or _SHARED_STRINGS not in self._archive.namelist():
+            return {}
+        last = max(wanted)
+        found: dict[int, str] = {}
+        index = 0
+        carry = b""
+        try:
+            with self._archive.open(_SHARED_STRINGS) as stream:
+                while index <= last and (chunk := stream.read(_CHUNK_BYTES)):
+                    buffer = carry + chunk
+                    end = 0
+                    for item in _SHARED_ITEM.finditer(buffer):
+                        if index in wanted:
+                            found[index] = _joined_text(item.group(1) or b"")
+                        index += 1
+                        end = item.end()
+                        if index > last:
+                            break
+                    carry = buffer[end:]
+                    if len(carry) > self._max_uncompressed:
+                        break
+        except ZIP_ERRORS as error:
+            raise SubmissionRejected("file_unreadable", str(error)[:200]) from None
+        return found
+
+
+MAX_COLUMNS_PEEKED = _MAX_COLUMN
+_TOP_CHUNK_BYTES = 64 * 1024
+
+
+def _row_after(head: bytes, rows: int) -> bool:
+    """Has the XML read so far reached a row past the first `rows` (so they are complete)?"""
+    last = head.rfind(b'<row r="')
+    if last < 0:
+        return False
+    number = _ROW_NUMBER.search(head, last)
+    return number is not None and int(number.group(1)) > rows
+_ATTR_REF_ROW = re.compile(rb"\br\s*=\s*[\"'](\d{1,7})[\"']")
+
+
+def _joined_text(content: bytes) -> str:
+    """A string item's text: its `<t>` runs joined (rich text), phonetic guides left out."""
+    content = _PHONETIC.sub(b"", content)
+    return html.unescape(b"".join(_TEXT.findall(content)).decode("utf-8", "replace"))
+
+
+def _cell_text(cell_type: str | None, content: bytes, strings: dict[int, str]) -> str | None:
+    """One cell of the peeked rows as text (see `Workbook.top_rows`)."""
+    if cell_type == "inlineStr":
+        return _joined_text(content) or None
+    value = _VALUE.search(content)
+    if value is None:
+        return None
+    text = html.unescape(value.group(1).decode("utf-8", "replace"))
+    if cell_type == "s":
+        return strings.get(int(text)) if text.strip().isdigit() else None
+    if cell_type == "b":
+        return "true" if text.strip() == "1" else "false"
+    if cell_type in (None, "n"):
+        try:
+            number = float(text)
+        except ValueError:
+            return text or None
+        return str(int(number)) if number.is_integer() and abs(number) < 2**53 else repr(number)
+    return text or None
+
+
+class _Extent:
+    """How far a sheet's cells reach, found while its XML streams by, with byte searches
+    rather than a match per row: the last row (rows come in order; a longer row number
+    anywhere, as a hostile file would place first, is looked for and counted), and the
+    width: columns A–Z, widened to any cell reference beyond Z (two or three letters).
+    `Workbook.layout` narrows the width from the cells themselves only when the estimate
+    would exceed the cell limit, i.e. for the rare very tall sheet."""
+
+    def __init__(self) -> None:
+        self.last_row = 0
+        self._wide = 0
+        self.irregular = False
+        """Rows written without `r` first, with a prefix, or out of order."""
+
+    @property
+    def width(self) -> int:
+        return max(_NARROW_WIDTH if self.last_row else 0, self._wide)
+
+    def scan(self, buffer: bytes, seen: int) -> None:
+        # Matches inside the overlap with the previous buffer are looked at again:
+        # harmless for a maximum.
+        last = buffer.rfind(b'<row r="')
+        if last >= 0:
+            number = _ROW_NUMBER.search(buffer, last)
+            if number is not None:
+                self.last_row = max(self.last_row, int(number.group(1)))
+        digits = len(str(self.last_row)) if self.last_row else 0
+        longer = re.compile(rb'<row r="\d{%d,}"' % (digits + 1)) if digits < 7 else None
+        if (longer is not None and longer.search(buffer)) or (last < 0 and b"row" in buffer
+                                                                and _ANY_ROW_TAG.search(buffer)):
+            self.irregular = True
+            numbers = [int(number) for number in _ANY_ROW_TAG.findall(buffer)]
+            if numbers:
+                self.last_row = max(self.last_row, max(numbers))
+        if _WIDE_CELL.search(buffer) is not None:
+            self._wide = max(self._wide, max(column_number(letters.decode())
+                                             for letters in _WIDE_CELL.findall(buffer)))
+        elif b" r='" in buffer and _WIDE_CELL_ANY.search(buffer) is not None:
+            self._wide = max(self._wide, max(column_number(letters.decode())
+                                             for letters in _WIDE_CELL_ANY.findall(buffer)))
 
 
 def _hidden(buffer: bytes, seen: int, rows: set[int], columns: set[int]) -> None:
@@ -288,6 +500,24 @@ def _sheet_entries(archive: zipfile.ZipFile, names: set[str]) -> list[SheetEntry
     return entries
 
 
+def _count_inflated(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], budget: int) -> None:
+    """Inflate `members` (the parts a reader loads whole: shared strings, styles, the
+    workbook) counting the bytes they really hold, since a directory can under-declare
+    them; stop at `budget`. Sheets are counted as they stream (`Workbook.layout`)."""
+    total = 0
+    try:
+        for member in members:
+            with archive.open(member) as stream:
+                while chunk := stream.read(_CHUNK_BYTES):
+                    total += len(chunk)
+                    if total > budget:
+                        raise SubmissionRejected(
+                            "spreadsheet_too_large",
+                            f"{member.filename}: more than {budget} bytes uncompressed")
+    except ZIP_ERRORS as error:
+        raise SubmissionRejected("file_unreadable", str(error)[:200]) from None
+
+
 def open_workbook(data: bytes, *, max_cells: int, max_columns: int,
                   max_uncompressed: int = MAX_UNCOMPRESSED_BYTES) -> Workbook:
     """Check the zip from its directory alone and list the sheets; every sheet's declared
@@ -313,6 +543,8 @@ def open_workbook(data: bytes, *, max_cells: int, max_columns: int,
                     "spreadsheet_too_large",
                     f"{member.filename}: {member.file_size} bytes from {member.compress_size}")
         names = {member.filename for member in members}
+        _count_inflated(archive, [m for m in members if not m.filename.startswith("xl/worksheets/")],
+                        max_uncompressed)
         if "xl/workbook.xml" not in names:
             raise SubmissionRejected("file_unreadable", "not an xlsx workbook (no xl/workbook.xml)")
         sheets = _sheet_entries(archive, names)
@@ -320,7 +552,7 @@ def open_workbook(data: bytes, *, max_cells: int, max_columns: int,
             if _DEFAULT_SHEET not in names:
                 raise SubmissionRejected("file_unreadable", "the workbook has no worksheet")
             sheets = [SheetEntry(sheets[0].name if sheets else "Sheet1", _DEFAULT_SHEET)]
-        workbook = Workbook(archive, sheets, max_uncompressed)
+        workbook = Workbook(archive, sheets, max_uncompressed, max_cells)
         for sheet in sheets:
             dimension = workbook.dimension(sheet.part) if sheet.part else None
             if dimension is not None:

@@ -173,9 +173,17 @@ class CalamineSheets:
     """
 
     def __init__(self, data: bytes, *, max_cells: int, max_columns: int) -> None:
-        self._reader = fastexcel.read_excel(data)
+        self._data = data
+        self._opened: fastexcel.ExcelReader | None = None
         self._max_cells = max_cells
         self._max_columns = max_columns
+
+    @property
+    def _reader(self) -> fastexcel.ExcelReader:
+        # Opened on first use: a workbook refused from its XML never reaches calamine.
+        if self._opened is None:
+            self._opened = fastexcel.read_excel(self._data)
+        return self._opened
 
     def sheets(self) -> list[str]:
         return list(self._reader.sheet_names)
@@ -301,12 +309,21 @@ def _fill_grid(grid: list[list[str | None]], merged: Iterable[CellRange], first_
 
 
 def _inspect(source: SheetSource, workbook: Workbook, name: str, contract: Contract,
-             lookup: HeaderLookup, implied: frozenset[str]) -> _Candidate | None:
-    """The sheet's header and how well it matches, or None for an empty sheet."""
-    top, first_column = source.top(name)
+             lookup: HeaderLookup, implied: frozenset[str], *, max_cells: int,
+             max_columns: int) -> _Candidate | None:
+    """The sheet's header and how well it matches, or None for an empty sheet.
+
+    The sheet's XML is streamed first (layout, extent) and its true extent checked against
+    the limits before any reader allocates the sheet; the first rows are then taken from
+    the XML itself, so a reader parses only the sheets that are read.
+    """
+    part = workbook.part(name)
+    layout = workbook.layout(part)
+    check_size(layout.last_row, layout.width, max_cells=max_cells, max_columns=max_columns)
+    peeked = workbook.top_rows(part, HEADER_SEARCH_ROWS)
+    top, first_column = (peeked, 1) if peeked is not None else source.top(name)
     if not any(cell is not None and str(cell).strip() for row in top for cell in row):
         return None
-    layout = workbook.layout(workbook.part(name))
     grid = _fill_grid(top, layout.merged, first_column)
 
     def spans_down(row: int) -> bool:  # 0-based grid row
@@ -341,7 +358,8 @@ def _by_date(contract: Contract) -> bool:
 
 
 def _read_sheets(source: SheetSource, workbook: Workbook, contract: Contract, *,
-                 period: Period | None, county_code: str | None) -> ParsedSubmission:
+                 period: Period | None, county_code: str | None, max_cells: int,
+                 max_columns: int) -> ParsedSubmission:
     lookup = header_lookup(contract)
     implied = frozenset({"county_code"}) if county_code is not None else frozenset()
     skipped: list[SkippedPart] = []
@@ -352,7 +370,8 @@ def _read_sheets(source: SheetSource, workbook: Workbook, contract: Contract, *,
         if warn:
             warnings.append(common_issue("sheet_skipped", value=name, detail=f"{name}（{zh} / {en}）"))
 
-    sheets = source.sheets()
+    # The workbook's own list (workbook.xml) when it has one: no reader needed for it.
+    sheets = [sheet.name for sheet in workbook.sheets if sheet.part] or source.sheets()
     if not sheets:
         raise SubmissionRejected("empty_file")
     inspected: list[_Candidate] = []
@@ -362,7 +381,8 @@ def _read_sheets(source: SheetSource, workbook: Workbook, contract: Contract, *,
         elif is_instruction_sheet(name):
             skip(name, "填表说明等说明页", "instructions")
         else:
-            candidate = _inspect(source, workbook, name, contract, lookup, implied)
+            candidate = _inspect(source, workbook, name, contract, lookup, implied,
+                                 max_cells=max_cells, max_columns=max_columns)
             if candidate is None:
                 skip(name, "空白工作表", "empty sheet", warn=False)
             else:
@@ -442,7 +462,9 @@ def _read_sheet(source: SheetSource, candidate: _Candidate, contract: Contract,
     )
     if offset:
         body = body.with_columns(pl.col(SOURCE_ROW) + offset)
-    return assemble(block.names, body, contract, lookup=lookup, county_code=county_code, sheet=sheet)
+    width = body.width - 1  # cell columns, without source_row
+    names = list(block.names) + [None] * max(0, width - len(block.names))
+    return assemble(names, body, contract, lookup=lookup, county_code=county_code, sheet=sheet)
 
 
 def _combine(parts: list[ParsedSubmission], warnings: list[dict[str, object]],
@@ -486,7 +508,8 @@ def read_xlsx(data: bytes, contract: Contract, *, max_cells: int, max_columns: i
     with open_workbook(data, max_cells=max_cells, max_columns=max_columns) as workbook:
         try:
             source: SheetSource = CalamineSheets(data, max_cells=max_cells, max_columns=max_columns)
-            return _read_sheets(source, workbook, contract, period=period, county_code=county_code)
+            return _read_sheets(source, workbook, contract, period=period, county_code=county_code,
+                                max_cells=max_cells, max_columns=max_columns)
         except SubmissionRejected:
             raise
         except BaseException as error:
@@ -497,7 +520,8 @@ def read_xlsx(data: bytes, contract: Contract, *, max_cells: int, max_columns: i
                 _log.warning("fastexcel failed with %s; reading with openpyxl", type(error).__name__)
         try:
             fallback = OpenpyxlSheets(data, max_cells=max_cells, max_columns=max_columns)
-            return _read_sheets(fallback, workbook, contract, period=period, county_code=county_code)
+            return _read_sheets(fallback, workbook, contract, period=period, county_code=county_code,
+                                max_cells=max_cells, max_columns=max_columns)
         except SubmissionRejected:
             raise
         except Exception as fallback_error:  # any parser failure on untrusted bytes is "unreadable"
