@@ -15,10 +15,17 @@ import typer
 
 from countyflow.settings import Settings
 
+DEFAULT_PREFECT_STARTUP_SECONDS = 180
+
 # Prefect's local server must not phone home: this machine class has no internet, and a
 # statistics office's pipeline should not report usage anywhere.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# A first run migrates a fresh Prefect database before the temporary server answers: on a
+# busy 2-core machine that took longer than Prefect's default 20 s. Set it lower or higher
+# in the environment; with PREFECT_API_URL set no temporary server is started at all.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS",
+                      str(DEFAULT_PREFECT_STARTUP_SECONDS))
 
 app = typer.Typer(
     name="countyflow",

@@ -18,7 +18,13 @@ from countyflow.settings import Settings
 from tasks.check import check_warehouse, enforce_quality_gate
 from tasks.concurrency import one_run_per_warehouse
 from tasks.discover import discover_submissions
-from tasks.load import load_submission, prepare_warehouse, read_marts, select_pending_submissions
+from tasks.load import (
+    checkpoint_warehouse,
+    load_submission,
+    prepare_warehouse,
+    read_marts,
+    select_pending_submissions,
+)
 from tasks.publish import publish_run_summary
 from tasks.stage import fetch_submission_lookups, stage_submission
 
@@ -40,9 +46,9 @@ def ingest_landing_zone(settings: Settings | None = None) -> list[SubmissionOutc
         lookups = fetch_submission_lookups(batch, settings)  # read here: workers never connect
         staged = stage_submission.map(batch, lookups, settings=unmapped(settings)).result()
         outcomes += [load_submission(submission, settings) for submission in staged]
-
     quality = check_warehouse(settings)
     publish_run_summary(outcomes, read_marts(RUN_REPORT_MARTS, settings), settings)
+    checkpoint_warehouse(settings)  # the .duckdb file alone is the whole warehouse now
     enforce_quality_gate(quality)  # fails the run, after its summary is published
     return outcomes
 

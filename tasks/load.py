@@ -99,6 +99,14 @@ def read_mart(name: str, settings: Settings) -> pl.DataFrame:
     return _read_mart(warehouse_engine(settings), name)
 
 
+@task(retries=2, retry_delay_seconds=5)
+def checkpoint_warehouse(settings: Settings) -> None:
+    """Make the warehouse file whole at the end of a run (DuckDB; nothing on PostgreSQL)."""
+    from warehouse.engine import checkpoint
+
+    checkpoint(warehouse_engine(settings))
+
+
 @task(retries=2, retry_delay_seconds=5, timeout_seconds=300)
 def read_marts(names: tuple[str, ...], settings: Settings) -> dict[str, pl.DataFrame]:
     """Several BI marts at once (one task run), e.g. what a run report is built from."""

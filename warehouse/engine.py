@@ -137,6 +137,16 @@ def wait_for_warehouse(engine: Engine) -> None:
         pass
 
 
+def checkpoint(engine: Engine) -> None:
+    """DuckDB: write the WAL into the database file, so after a run the `.duckdb` file
+    alone is the whole warehouse (a copy or backup of it is complete). PostgreSQL needs
+    nothing: its WAL is its own business."""
+    if engine.dialect.name != "duckdb":
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql("CHECKPOINT")
+
+
 def safe_url(engine_or_url: Engine | str | URL) -> str:
     """The URL with any password masked, for logs and the UI."""
     url = engine_or_url.url if isinstance(engine_or_url, Engine) else make_url(engine_or_url)

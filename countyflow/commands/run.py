@@ -8,6 +8,7 @@ than `COUNTYFLOW_WAREHOUSE_LOCK_TIMEOUT` seconds: nothing was done, try again la
 from __future__ import annotations
 
 import logging
+import os
 
 from countyflow.commands.console import console, frame_table, submission_progress
 from countyflow.pipeline import outcomes_frame, summarise_outcomes
@@ -16,7 +17,9 @@ from countyflow.settings import Settings
 log = logging.getLogger(__name__)
 
 EXIT_FAILED = 1
+EXIT_USAGE = 2
 EXIT_WAREHOUSE_BUSY = 75
+_PREFECT_STARTUP_FAILED = "ephemeral Prefect API server"
 
 
 def run_pipeline(settings: Settings) -> int:
@@ -25,6 +28,10 @@ def run_pipeline(settings: Settings) -> int:
     from warehouse.engine import WarehouseBusyError
 
     console.print(f"countyflow: landing [bold]{settings.landing}[/] → warehouse [bold]{settings.safe_warehouse_url()}[/]")
+    problem = landing_problem(settings.landing)
+    if problem is not None:  # a typo or an unmounted share is not a quiet day
+        console.print(f"[red]countyflow run did not start:[/] {problem}")
+        return EXIT_USAGE
     try:
         _claim_duckdb_file(settings)
         with submission_progress():
@@ -34,6 +41,13 @@ def run_pipeline(settings: Settings) -> int:
         return EXIT_WAREHOUSE_BUSY
     except Exception as exc:  # the pipeline itself failed: say what, never the secret URL
         console.print(f"[red]countyflow run failed:[/] {type(exc).__name__}: {_redact(str(exc), settings)}")
+        if _PREFECT_STARTUP_FAILED in str(exc):
+            console.print(
+                "The temporary Prefect server did not start in time. Raise "
+                "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS (now "
+                f"{os.environ.get('PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS', '20')} s), or run "
+                "`uv run prefect server start` in another terminal and set "
+                "PREFECT_API_URL=http://127.0.0.1:4200/api.")
         return EXIT_FAILED
     frame = outcomes_frame(outcomes)
     if frame.height == 0:
@@ -47,6 +61,27 @@ def run_pipeline(settings: Settings) -> int:
             "Not loaded (see each clerk report)",
         ))
     return 0
+
+
+def landing_problem(landing: str) -> str | None:
+    """Why the landing zone cannot be read (missing, not a folder, unreadable), or None.
+
+    Checked before any work, so a mistyped path or an unmounted share fails at once
+    instead of looking like a day with nothing new."""
+    import fsspec
+
+    try:
+        filesystem, path = fsspec.core.url_to_fs(landing)
+        if not filesystem.exists(path):
+            return f"落地区不存在 the landing zone does not exist: {landing}"
+        if not filesystem.isdir(path):
+            return f"落地区不是文件夹 the landing zone is not a folder: {landing}"
+        filesystem.ls(path, detail=False)
+    except PermissionError:
+        return f"落地区无法读取 the landing zone cannot be read (permission denied): {landing}"
+    except Exception as exc:  # an fsspec backend's own error: name it, keep it one line
+        return f"落地区无法访问 the landing zone cannot be reached: {landing} ({type(exc).__name__})"
+    return None
 
 
 def _claim_duckdb_file(settings: Settings) -> None:

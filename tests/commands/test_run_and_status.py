@@ -63,3 +63,18 @@ def test_run_exits_non_zero_when_the_pipeline_fails(
     assert result.exit_code == 1
     assert "countyflow run failed" in result.output
     assert secret not in result.output
+
+
+@pytest.mark.parametrize("kind", ["missing", "file"])
+def test_run_refuses_a_landing_zone_it_cannot_read(tmp_path: Path, kind: str) -> None:
+    """A mistyped path or an unmounted share fails at once (exit 2), before any Prefect
+    server or warehouse is touched — it is not a quiet day with nothing new."""
+    landing = tmp_path / "no-such-landing"
+    if kind == "file":
+        landing.write_text("not a folder")
+    warehouse = tmp_path / "w.duckdb"
+    result = CliRunner().invoke(app, ["run", "--landing", str(landing), "--warehouse", f"duckdb:///{warehouse}"])
+    assert result.exit_code == 2
+    assert str(landing) in result.output.replace("\n", "")
+    assert ("does not exist" if kind == "missing" else "not a folder") in result.output
+    assert not warehouse.exists()

@@ -132,3 +132,22 @@ def test_preparing_the_warehouse_is_bounded_by_the_lock_timeout_not_a_task_timeo
 
     assert prepare_warehouse.timeout_seconds is None
     assert Settings().warehouse_lock_timeout == 30 * 60
+
+
+def test_checkpoint_makes_the_duckdb_file_the_whole_warehouse(tmp_path: Path) -> None:
+    """After a run's checkpoint, a copy of the `.duckdb` file alone holds every row."""
+    import shutil
+
+    import duckdb
+
+    from warehouse.engine import checkpoint
+
+    path = tmp_path / "w.duckdb"
+    engine = make_engine(f"duckdb:///{path}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE t AS SELECT range AS n FROM range(50000)")
+    checkpoint(engine)
+    copy = tmp_path / "backup.duckdb"
+    shutil.copyfile(path, copy)  # the file only, as a backup tool copies it
+    engine.dispose()
+    assert duckdb.connect(str(copy), read_only=True).execute("SELECT count(*) FROM t").fetchall() == [(50000,)]
