@@ -78,3 +78,22 @@ def test_run_refuses_a_landing_zone_it_cannot_read(tmp_path: Path, kind: str) ->
     assert str(landing) in result.output.replace("\n", "")
     assert ("does not exist" if kind == "missing" else "not a folder") in result.output
     assert not warehouse.exists()
+
+
+def test_a_prefect_server_that_does_not_start_says_what_to_do(
+    tmp_path: Path, small_landing: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flows.ingest
+
+    def never_starts(_settings: object) -> object:
+        def flow(_settings: object) -> object:
+            raise RuntimeError("Timed out while attempting to connect to ephemeral Prefect API server.")
+        return flow
+
+    monkeypatch.setattr(flows.ingest, "ingest_flow_for", never_starts)
+    result = CliRunner().invoke(app, ["run", "--landing", str(small_landing),
+                                      "--warehouse", f"duckdb:///{tmp_path / 'w.duckdb'}"])
+    assert result.exit_code == 1
+    output = result.output.replace("\n", " ")
+    assert "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS" in output
+    assert "prefect server start" in output and "PREFECT_API_URL" in output
