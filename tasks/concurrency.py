@@ -46,11 +46,24 @@ def ensure_warehouse_limit(name: str, slots: int = WAREHOUSE_SLOTS) -> None:
 @contextmanager
 def exclusive_warehouse(settings: Settings) -> Iterator[None]:
     """Hold the warehouse's slot for the duration of the block (waits for it first)."""
-    name = warehouse_lock_name(settings.safe_warehouse_url())
+    name = warehouse_lock_name(settings.safe_warehouse_url(), _identity(settings))
     ensure_warehouse_limit(name)
     get_run_logger().info("Waiting for warehouse slot %s (%s)", name, settings.safe_warehouse_url())
     with concurrency(name, occupy=1, timeout_seconds=WAIT_FOR_WAREHOUSE_SECONDS):
         yield
+
+
+def _identity(settings: Settings) -> str | None:
+    """The warehouse's own identity (PostgreSQL); DuckDB is not opened here: its file lock
+    is taken by the run itself, after the slot."""
+    from sqlalchemy.engine import make_url
+
+    if make_url(settings.safe_warehouse_url()).get_backend_name() == "duckdb":
+        return None
+    from tasks.resources import warehouse_engine
+    from warehouse.engine import warehouse_identity
+
+    return warehouse_identity(warehouse_engine(settings))
 
 
 def one_run_per_warehouse(fn: Callable[P, R]) -> Callable[P, R]:

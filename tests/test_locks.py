@@ -37,3 +37,38 @@ def test_a_duckdb_file_is_keyed_by_its_absolute_path(tmp_path: Path, monkeypatch
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
     assert warehouse_lock_name("duckdb:///data/warehouse.duckdb") != relative
+
+
+def test_postgresql_url_spellings_without_a_server_share_a_key() -> None:
+    """Driver and default port do not make another warehouse, even when the server
+    cannot be asked who it is."""
+    assert (warehouse_lock_name("postgresql+psycopg://cf@DB.example:5432/countyflow")
+            == warehouse_lock_name("postgresql://cf@db.example/countyflow"))
+
+
+def test_a_duckdb_file_reached_through_a_symlink_is_one_warehouse(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    assert (warehouse_lock_name(f"duckdb:///{real / 'w.duckdb'}")
+            == warehouse_lock_name(f"duckdb:///{tmp_path / 'link' / 'w.duckdb'}"))
+
+
+def test_two_spellings_of_one_postgresql_server_are_one_warehouse() -> None:
+    """The server says who it is: host name or address, driver, explicit or default port."""
+    from tests.warehouse.backends import pg_admin_url, require_postgres
+    from warehouse.engine import make_engine, warehouse_identity
+
+    require_postgres()
+    spellings = (pg_admin_url(), pg_admin_url().replace("postgresql+psycopg://", "postgresql://")
+                 .replace("127.0.0.1:5432", "localhost"))
+    names = set()
+    for url in spellings:
+        engine = make_engine(url)
+        try:
+            identity = warehouse_identity(engine)
+        finally:
+            engine.dispose()
+        assert identity is not None
+        names.add(warehouse_lock_name(Settings(warehouse_url=url).safe_warehouse_url(), identity))
+    assert len(names) == 1

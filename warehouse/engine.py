@@ -137,6 +137,29 @@ def wait_for_warehouse(engine: Engine) -> None:
         pass
 
 
+def warehouse_identity(engine: Engine) -> str | None:
+    """Who the warehouse is, as the server says it (PostgreSQL: system identifier and
+    database; falls back to the server's address and port when the role may not read the
+    control data), so two spellings of one URL are one warehouse. None for DuckDB (its
+    file path is its identity) or when the server cannot be asked."""
+    if engine.dialect.name != "postgresql":
+        return None
+    queries = (
+        "SELECT (SELECT system_identifier::text FROM pg_control_system()) || '/' || current_database()",
+        "SELECT coalesce(host(inet_server_addr()), 'local') || ':' || "
+        "coalesce(inet_server_port()::text, '') || '/' || current_database()",
+    )
+    for query in queries:
+        try:
+            with engine.connect() as connection:
+                value = connection.exec_driver_sql(query).scalar()
+        except sa.exc.SQLAlchemyError:
+            continue
+        if value:
+            return str(value)
+    return None
+
+
 def checkpoint(engine: Engine) -> None:
     """DuckDB: write the WAL into the database file, so after a run the `.duckdb` file
     alone is the whole warehouse (a copy or backup of it is complete). PostgreSQL needs
