@@ -203,6 +203,10 @@ class AccessPlan:
         for function in (SEES_ALL, VISIBLE):
             yield f"REVOKE ALL ON FUNCTION {function}() FROM PUBLIC"
             yield f"GRANT EXECUTE ON FUNCTION {function}() TO {everyone}"
+        yield ("-- large objects live outside any schema and table: a reader who turns "
+               "read-only off could store data there. Revoked from PUBLIC in this database "
+               "(needs the functions' owner, i.e. a superuser: otherwise PostgreSQL only warns)")
+        yield f"REVOKE EXECUTE ON FUNCTION {', '.join(LARGE_OBJECT_WRITERS)} FROM PUBLIC"
 
     def _row_level_security(self) -> Iterable[str]:
         yield "-- row-level security, forced on the owner too (the marts read as the owner)"
@@ -237,6 +241,17 @@ class AccessPlan:
             lines.append(statement if statement.startswith("--") else f"{statement};")
         lines.append("COMMIT;")
         return "\n".join(lines) + "\n"
+
+
+LARGE_OBJECT_WRITERS = (
+    "pg_catalog.lo_creat(integer)", "pg_catalog.lo_create(oid)",
+    "pg_catalog.lo_from_bytea(oid, bytea)", "pg_catalog.lo_import(text)",
+    "pg_catalog.lo_import(text, oid)", "pg_catalog.lo_put(oid, bigint, bytea)",
+    "pg_catalog.lowrite(integer, bytea)", "pg_catalog.lo_truncate(integer, integer)",
+    "pg_catalog.lo_truncate64(integer, bigint)", "pg_catalog.lo_unlink(oid)",
+    "pg_catalog.lo_export(oid, text)",
+)
+"""Functions that create, write or export large objects."""
 
 
 def _do(body: str) -> str:

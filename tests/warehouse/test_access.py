@@ -254,6 +254,11 @@ FORBIDDEN = (
     "COPY (SELECT * FROM marts.mart_city_kpi) TO '/tmp/countyflow-exfiltrated.csv'",
     "COPY dw.fact_health_monthly TO '/tmp/countyflow-exfiltrated.csv'",
     "COPY dw.fact_health_monthly FROM '/etc/hostname'",
+    # large objects sit outside every schema: no storing data there either
+    "SELECT lo_from_bytea(0, convert_to(repeat('x', 977000), 'UTF8'))",
+    "SELECT lo_create(0)",
+    "SELECT lo_creat(-1)",
+    "SELECT lo_import('/etc/hostname')",
 )
 
 
