@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from countyflow.settings import Settings
 
@@ -50,7 +52,15 @@ def _settings(landing: str | None = None, warehouse: str | None = None) -> Setti
         overrides["landing"] = landing
     if warehouse is not None:
         overrides["warehouse_url"] = warehouse
-    return Settings(**overrides)
+    try:
+        return Settings(**overrides)
+    except (ValidationError, SettingsError) as exc:  # the user's to fix: say which, exit 2
+        from countyflow.commands.console import console
+        from countyflow.settings import describe_setting_errors
+
+        for line in describe_setting_errors(exc):
+            console.print(f"[red]countyflow: setting error:[/] {line}", highlight=False, markup=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 from sqlalchemy.engine import make_url
 
 Policy = Literal["strict", "partial"]
@@ -64,6 +65,17 @@ class Settings(BaseSettings):
     )
     # --- end quality gate ---------------------------------------------------------------
 
+    @field_validator("dataset_policies")
+    @classmethod
+    def _known_datasets(cls, policies: dict[str, Policy]) -> dict[str, Policy]:
+        """A misspelled dataset would silently keep the default policy: refuse it."""
+        from schemas import CONTRACTS
+
+        unknown = sorted(set(policies) - set(CONTRACTS))
+        if unknown:
+            raise ValueError(f"unknown dataset(s) {', '.join(unknown)}; known: {', '.join(sorted(CONTRACTS))}")
+        return policies
+
     def policy_for(self, dataset: str) -> Policy:
         return self.dataset_policies.get(dataset, self.default_policy)
 
@@ -105,3 +117,23 @@ def _secret_block_value(name: str) -> str:
     if not isinstance(value, str):
         raise TypeError(f"Prefect Secret block {name!r} must hold a string password")
     return value
+
+
+def describe_setting_errors(error: ValidationError | SettingsError) -> list[str]:
+    """One line per bad setting, naming its environment variable, what was given (never a
+    secret's value) and what is allowed — instead of pydantic's multi-line dump."""
+    if isinstance(error, SettingsError):  # a value the environment source cannot parse
+        field = re.search(r'field "(\w+)"', str(error))
+        name = f"COUNTYFLOW_{field.group(1).upper()}" if field else "a COUNTYFLOW_ setting"
+        return [f"{name}: not valid JSON (e.g. {{\"childcare_daily\": \"partial\"}})"
+                if field and field.group(1) == "dataset_policies" else f"{name}: cannot be parsed"]
+    lines: list[str] = []
+    for problem in error.errors():
+        field = str(problem["loc"][0]) if problem.get("loc") else "?"
+        variable = f"COUNTYFLOW_{field.upper()}"
+        secret = "password" in field or field == "warehouse_url"
+        given = "" if secret or "input" not in problem else f" (given: {str(problem['input'])[:80]!r})"
+        allowed = problem.get("ctx", {}).get("expected")
+        message = f"expected {allowed}" if allowed else str(problem.get("msg", "invalid value"))
+        lines.append(f"{variable}{given}: {message}")
+    return lines

@@ -97,3 +97,29 @@ def test_a_prefect_server_that_does_not_start_says_what_to_do(
     output = result.output.replace("\n", " ")
     assert "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS" in output
     assert "prefect server start" in output and "PREFECT_API_URL" in output
+
+
+@pytest.mark.parametrize(("variable", "value", "expected"), [
+    ("COUNTYFLOW_DEFAULT_POLICY", "bogus", "'strict' or 'partial'"),
+    ("COUNTYFLOW_DATASET_POLICIES", "{bad json", "not valid JSON"),
+    ("COUNTYFLOW_DATASET_POLICIES", '{"childcare_dayly": "partial"}', "unknown dataset(s) childcare_dayly"),
+    ("COUNTYFLOW_WAREHOUSE_LOCK_TIMEOUT", "-5", "greater than or equal to 0"),
+])
+def test_a_bad_setting_fails_at_once_with_one_line(
+    tmp_path: Path, variable: str, value: str, expected: str
+) -> None:
+    """As an operator hits it: a real process, exit 2, the variable named, no traceback,
+    nothing touched."""
+    import os
+    import subprocess
+    import sys
+
+    warehouse = tmp_path / "w.duckdb"
+    env = {**os.environ, variable: value, "COUNTYFLOW_WAREHOUSE_URL": f"duckdb:///{warehouse}",
+           "COLUMNS": "200"}
+    done = subprocess.run([sys.executable, "-m", "countyflow.cli", "run", "--landing", str(tmp_path)],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert variable in done.stdout and expected in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+    assert not warehouse.exists()
