@@ -17,6 +17,7 @@ Per backend:
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from pathlib import Path
@@ -135,6 +136,80 @@ def wait_for_warehouse(engine: Engine) -> None:
     file another process holds, and keeps it for the rest of its run."""
     with engine.connect():
         pass
+
+
+# What a server says when retrying cannot help (psycopg's messages, lower-cased).
+_PERMANENT_CONNECT_ERRORS = (
+    ("password authentication failed", "authentication failed (wrong user or password)"),
+    ("no password supplied", "the server wants a password and none was given"),
+    ("does not exist", "the role or database does not exist"),
+    ("no pg_hba.conf entry", "the server does not accept this user/database from this host"),
+)
+
+
+def permanent_problem(url: str, *, connect: bool) -> str | None:
+    """Why the warehouse URL can never work, or None (it may still fail transiently).
+
+    A malformed URL, an unknown backend or driver, a DuckDB path whose folder cannot be
+    made or written, and (with `connect`) a PostgreSQL server that refuses the login are
+    the user's to fix: retrying them only delays the answer. A refused or timed-out
+    connection is not decided here — the run retries those. Messages never hold the
+    password.
+    """
+    try:
+        written = make_url(url)
+    except Exception:  # sqlalchemy's ArgumentError for text that is no URL at all
+        return ("the warehouse URL is malformed; expected duckdb:///path/file.duckdb or "
+                "postgresql+psycopg://user@host:5432/db")
+    safe = written.render_as_string(hide_password=True)
+    try:
+        parsed = normalise_url(written)
+        parsed.get_dialect()
+    except Exception:
+        return (f"unknown warehouse backend or driver {written.drivername!r} in {safe}; "
+                "use duckdb:/// or postgresql+psycopg://")
+    if parsed.get_backend_name() == "duckdb":
+        database = parsed.database or ""
+        if database and not database.startswith(":memory:"):
+            return _duckdb_path_problem(Path(database).expanduser(), safe)
+        return None
+    if not connect:
+        return None
+    engine = sa.create_engine(parsed, poolclass=sa.pool.NullPool, hide_parameters=True,
+                              connect_args={"connect_timeout": 10})
+    try:
+        with engine.connect():
+            return None
+    except sa.exc.OperationalError as exc:
+        text = str(exc.orig if exc.orig is not None else exc).lower()
+        for marker, meaning in _PERMANENT_CONNECT_ERRORS:
+            if marker in text:
+                return f"the warehouse refused the connection: {meaning} ({safe})"
+        return None
+    except sa.exc.SQLAlchemyError:
+        return None
+    finally:
+        engine.dispose()
+
+
+def _duckdb_path_problem(path: Path, safe: str) -> str | None:
+    """The DuckDB warehouse file cannot be created or written where the URL says. Tried
+    for real (the folder is made, as the engine would, and a scratch file written in it):
+    permission bits say nothing to root, and /proc or a read-only mount say no only then."""
+    if path.exists() and path.is_dir():
+        return f"the DuckDB warehouse path is a folder, not a file: {path} ({safe})"
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".countyflow-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        return (f"the DuckDB warehouse file cannot be created in {folder}: "
+                f"{exc.strerror or type(exc).__name__} ({safe})")
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        return f"the DuckDB warehouse file cannot be read and written: {path} ({safe})"
+    return None
 
 
 def warehouse_identity(engine: Engine) -> str | None:

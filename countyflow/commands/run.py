@@ -27,6 +27,10 @@ def run_pipeline(settings: Settings) -> int:
     from flows.ingest import ingest_flow_for
     from warehouse.engine import WarehouseBusyError
 
+    problem = warehouse_problem(settings)
+    if problem is not None:  # retrying cannot fix it: say so now, not after minutes
+        console.print(f"[red]countyflow run did not start:[/] {problem}")
+        return EXIT_USAGE
     console.print(f"countyflow: landing [bold]{settings.landing}[/] → warehouse [bold]{settings.safe_warehouse_url()}[/]")
     problem = landing_problem(settings.landing)
     if problem is not None:  # a typo or an unmounted share is not a quiet day
@@ -61,6 +65,21 @@ def run_pipeline(settings: Settings) -> int:
             "Not loaded (see each clerk report)",
         ))
     return 0
+
+
+def warehouse_problem(settings: Settings) -> str | None:
+    """A warehouse URL that can never work (`warehouse.engine.permanent_problem`). The login
+    is tried only when the password does not come from a Prefect Secret block (which
+    needs the Prefect API, not up yet)."""
+    from warehouse.engine import permanent_problem
+
+    if settings.warehouse_password_block and settings.warehouse_password is None:
+        return permanent_problem(settings.warehouse_url.get_secret_value(), connect=False)
+    try:
+        url = settings.sqlalchemy_url()
+    except Exception:  # a malformed URL: let the check name it
+        url = settings.warehouse_url.get_secret_value()
+    return permanent_problem(url, connect=True)
 
 
 def landing_problem(landing: str) -> str | None:

@@ -123,3 +123,29 @@ def test_a_bad_setting_fails_at_once_with_one_line(
     assert variable in done.stdout and expected in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
     assert not warehouse.exists()
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("postgresql+psycopgx://etl@127.0.0.1/countyflow", "unknown warehouse backend or driver"),
+    ("oracle+nope://etl@127.0.0.1/countyflow", "unknown warehouse backend or driver"),
+    ("not a url", "malformed"),
+    ("duckdb:////proc/countyflow/w.duckdb", "cannot be created in /proc/countyflow"),
+])
+def test_a_warehouse_that_can_never_work_fails_at_once(tmp_path: Path, url: str, expected: str) -> None:
+    """Retrying cannot fix these: exit 2 before any Prefect server starts, one message."""
+    result = CliRunner().invoke(app, ["run", "--landing", str(tmp_path), "--warehouse", url])
+    assert result.exit_code == 2
+    assert expected in " ".join(result.output.split())  # the console wraps long lines
+    assert "Starting temporary server" not in result.output
+
+
+def test_a_login_the_server_refuses_fails_at_once_without_the_password(tmp_path: Path) -> None:
+    from tests.warehouse.backends import pg_admin_url, require_postgres
+
+    require_postgres()
+    url = pg_admin_url().replace("postgres@", "countyflow_no_such_role:pw-never-shown@")
+    result = CliRunner().invoke(app, ["run", "--landing", str(tmp_path), "--warehouse", url])
+    assert result.exit_code == 2
+    output = " ".join(result.output.split())
+    assert "refused the connection" in output and "does not exist" in output
+    assert "pw-never-shown" not in output
