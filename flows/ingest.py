@@ -46,7 +46,7 @@ def ingest_landing_zone(settings: Settings | None = None) -> list[SubmissionOutc
         lookups = fetch_submission_lookups(batch, settings)  # read here: workers never connect
         staged = stage_submission.map(batch, lookups, settings=unmapped(settings)).result()
         outcomes += [load_submission(submission, settings) for submission in staged]
-    quality = check_warehouse(settings)
+    quality = check_warehouse(settings, changed=bool(outcomes))
     publish_run_summary(outcomes, read_marts(RUN_REPORT_MARTS, settings), settings)
     checkpoint_warehouse(settings)  # the .duckdb file alone is the whole warehouse now
     enforce_quality_gate(quality)  # fails the run, after its summary is published

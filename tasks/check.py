@@ -29,12 +29,16 @@ class QualityGateError(RuntimeError):
 
 
 @task(retries=0)
-def check_warehouse(settings: Settings) -> QualityReport:
+def check_warehouse(settings: Settings, *, changed: bool = True) -> QualityReport:
     """Validate the warehouse; the report says whether the gate passed (see
-    `enforce_quality_gate`)."""
+    `enforce_quality_gate`). A run that loaded nothing (`changed` false) left the
+    warehouse as the last checked run left it, so it is not checked again."""
     log = _logger()
     if not settings.run_quality_checks:
         log.info("quality checks skipped (run_quality_checks = false)")
+        return QualityReport(skipped=True)
+    if not changed:
+        log.info("quality checks skipped: nothing new was loaded, the warehouse did not change")
         return QualityReport(skipped=True)
 
     from warehouse.quality import run_quality_checks

@@ -134,6 +134,19 @@ def test_skipping_does_not_import_great_expectations(
     assert not (tmp_path / "w.duckdb").exists()  # nor did it connect
 
 
+def test_a_run_that_loaded_nothing_is_not_checked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, artifacts: list[dict[str, Any]]
+) -> None:
+    """Nothing new: the warehouse is as the last checked run left it (the gate's cost
+    follows the change); no Great Expectations, no connection."""
+    for name in [m for m in sys.modules if m.split(".")[0] == "great_expectations"]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "great_expectations", None)  # type: ignore[arg-type]
+    report = check_warehouse.fn(_settings(tmp_path), changed=False)
+    assert report.skipped and report.success and not report.results
+    assert not (tmp_path / "w.duckdb").exists()
+
+
 def test_a_broken_duckdb_warehouse_fails_the_task(
     tmp_path: Path, artifacts: list[dict[str, Any]]
 ) -> None:
