@@ -22,8 +22,9 @@ class Discovery(NamedTuple):
 def discover_submissions(settings: Settings) -> Discovery:
     """List every file of the landing zone with its hash, archiving the raw bytes.
 
-    A data file inside a hidden folder is logged as a warning: it was most likely meant to
-    be submitted (the folder only shows its folder; file names may name people).
+    A data file inside a hidden folder is logged as a warning, once per folder: it was most
+    likely meant to be submitted. The log names the folder, not the file (file names may
+    name people).
     """
     ignored: list[IgnoredEntry] = []
     submissions = list(_discover(settings.landing, archive_dir=settings.archive_dir,
