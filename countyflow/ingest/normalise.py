@@ -696,22 +696,19 @@ def normalise_frame(frame: pl.DataFrame, contract: Contract, *, period: Period,
         frame.select(pl.col(name).cast(pl.Utf8).alias(_RAW + name) for name in present)
     ).hstack(over_long.select(pl.col(name).alias(TOO_LONG + name) for name in long_columns)).lazy()
 
-    def value_and_rule(name: str) -> tuple[pl.Expr, pl.Expr]:
-        raw, problem = pl.col(_RAW + name), pl.col(_PROBLEM + name)
-        if name not in long_columns:
-            return raw, problem
-        long = pl.col(TOO_LONG + name)
-        return (pl.when(long).then(_shown(raw)).otherwise(raw),
-                pl.when(long).then(pl.lit(TOO_LONG)).otherwise(problem))
-
-    parts = [
-        cells.select(
+    def issues_of(name: str) -> pl.LazyFrame:
+        """The column's problem cells: (source_row, column, value, rule)."""
+        value, rule = pl.col(_RAW + name), pl.col(_PROBLEM + name)
+        if name in long_columns:
+            long = pl.col(TOO_LONG + name)
+            value = pl.when(long).then(_shown(value)).otherwise(value)
+            rule = pl.when(long).then(pl.lit(TOO_LONG)).otherwise(rule)
+        return cells.select(
             pl.col(SOURCE_ROW), pl.lit(name, dtype=pl.Utf8).alias("column"),
             value.alias("value"), rule.alias("rule"),
         ).filter(pl.col("rule").is_not_null())
-        for name in present
-        for value, rule in [value_and_rule(name)]
-    ]
+
+    parts = [issues_of(name) for name in present]
     limit_zh, limit_en = f"（上限 {max_text_chars} 字）", f" (limit {max_text_chars} characters)"
     cell_issues = (
         pl.concat(parts)
