@@ -82,6 +82,7 @@ def stage_bytes(
         period=parse_period(ref.period),
         lookups=lookups,
         policy=settings.policy_for(ref.dataset),
+        max_text_chars=settings.max_text_chars,
     )
     if result.rows_loaded == 0:
         return result, None

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import pairwise
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import polars as pl
 
@@ -28,6 +28,7 @@ from countyflow.charts import (
     signed,
 )
 from countyflow.completeness import LEGEND, completeness_counts, matrices_by_dataset, summary_line
+from countyflow.ingest.model import IGNORED_REASONS, IgnoredEntry
 from countyflow.periods import InvalidPeriod, parse_period
 
 RUN_REPORT_MARTS: tuple[str, ...] = (
@@ -285,6 +286,42 @@ def not_loaded(outcomes: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def ignored_frame(ignored: Sequence[IgnoredEntry]) -> pl.DataFrame:
+    """Landing-zone entries that were not submissions (grain: folder × reason), warnings
+    first. Folders only: a file's own name is not shown (clerks may put names in them)."""
+    rows = [(str(PurePosixPath(entry.relative_path).parent), entry.reason, entry.warning)
+            for entry in ignored]
+    frame = pl.DataFrame(rows, schema={"folder": pl.Utf8, "reason": pl.Utf8, "warning": pl.Boolean},
+                         orient="row")
+    reasons = {code: f"{zh} / {en}" for code, (zh, en) in IGNORED_REASONS.items()}
+    return (
+        frame.group_by("folder", "reason", maintain_order=True)
+        .agg(pl.len().alias("entries"), pl.col("warning").any())
+        .sort("warning", "folder", "reason", descending=[True, False, False])
+        .select(
+            pl.when(pl.col("warning")).then(pl.lit("⚠")).otherwise(pl.lit("")).alias("attention"),
+            "folder", "entries",
+            pl.col("reason").replace_strict(reasons, default=pl.col("reason")).alias("why"),
+        )
+    )
+
+
+def ignored_markdown(ignored: Sequence[IgnoredEntry], *, max_rows: int = 50) -> list[str]:
+    """The run summary's section on ignored entries; empty when there are none."""
+    if not ignored:
+        return []
+    table = ignored_frame(ignored)
+    warnings = sum(entry.warning for entry in ignored)
+    lines = ["", "## Ignored in the landing zone", "",
+             f"{len(ignored)} entries are not submissions and were not read"
+             + (f"; ⚠ {warnings} look like data files in a hidden folder — move them out "
+                "of it to submit them." if warnings else "."),
+             "", markdown_table(table.head(max_rows))]
+    if table.height > max_rows:
+        lines += ["", f"… and {table.height - max_rows} more folders."]
+    return lines
+
+
 def completeness_markdown(assessed: pl.DataFrame, as_of: date) -> str:
     """The completeness matrix artifact: counts, then one matrix per dataset, then the legend."""
     if assessed.is_empty():
@@ -308,8 +345,10 @@ def run_summary_markdown(
     report_path: Path | None,
     *,
     max_problems: int = 20,
+    ignored: Sequence[IgnoredEntry] = (),
 ) -> str:
-    """The run's markdown artifact: what happened, what needs attention, the headline KPIs."""
+    """The run's markdown artifact: what happened, what needs attention (not loaded,
+    ignored landing-zone entries, completeness), the headline KPIs."""
     lines = ["# countyflow run", ""]
     if report_path is not None:
         lines += [f"Run report with charts: [{report_path.name}]({report_path.absolute().as_uri()}) "
@@ -319,6 +358,7 @@ def run_summary_markdown(
     failed = not_loaded(outcomes)
     if failed.height:
         lines += ["", "## Not loaded — see each clerk report", "", markdown_table(failed)]
+    lines += ignored_markdown(ignored)
     lines += ["", f"## Completeness as of {context.as_of.isoformat()}", "",
               summary_line(problems, context.as_of, partitions)]
     if problems.height:

@@ -13,6 +13,9 @@ from sqlalchemy.engine import make_url
 
 Policy = Literal["strict", "partial"]
 
+DEFAULT_MAX_TEXT_CHARS = 1000
+"""Longest cell text a submission may hold; library functions default to it."""
+
 
 class Settings(BaseSettings):
     """countyflow settings: flags override environment (`COUNTYFLOW_*`), which overrides defaults."""
@@ -45,6 +48,10 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(default=50 * 1024 * 1024, description="Submissions larger than this are rejected.")
     max_sheet_cells: int = Field(default=5_000_000, description="A spreadsheet expanding past this is rejected.")
     max_columns: int = Field(default=500, description="A file with more columns than this is rejected.")
+    max_text_chars: int = Field(
+        default=DEFAULT_MAX_TEXT_CHARS, ge=1,
+        description="A cell longer than this many characters is a row error (text_too_long).",
+    )
     default_policy: Policy = "strict"
     dataset_policies: dict[str, Policy] = Field(default_factory=dict, description="Per-dataset policy override.")
     task_runner: Literal["thread", "dask"] = "thread"

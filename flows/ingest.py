@@ -39,7 +39,7 @@ def ingest_landing_zone(settings: Settings | None = None) -> list[SubmissionOutc
     settings = for_workers(settings or Settings())  # absolute folders, as any worker sees them
     prepare_warehouse(settings)
     discovered = discover_submissions(settings)
-    pending = select_pending_submissions(discovered, settings)
+    pending = select_pending_submissions(discovered.submissions, settings)
 
     outcomes: list[SubmissionOutcome] = []
     for batch in batches_in_dependency_order(pending):
@@ -47,7 +47,8 @@ def ingest_landing_zone(settings: Settings | None = None) -> list[SubmissionOutc
         staged = stage_submission.map(batch, lookups, settings=unmapped(settings)).result()
         outcomes += [load_submission(submission, settings) for submission in staged]
     quality = check_warehouse(settings, changed=bool(outcomes))
-    publish_run_summary(outcomes, read_marts(RUN_REPORT_MARTS, settings), settings)
+    publish_run_summary(outcomes, read_marts(RUN_REPORT_MARTS, settings), settings,
+                        ignored=discovered.ignored)
     checkpoint_warehouse(settings)  # the .duckdb file alone is the whole warehouse now
     enforce_quality_gate(quality)  # fails the run, after its summary is published
     return outcomes

@@ -4,7 +4,7 @@ Artifacts of the main flow (keys are stable: the UI's Artifacts page shows each 
 history across runs):
 
 * `countyflow-run-summary` — markdown: submissions by status, what was not loaded,
-  completeness as of today, headline KPIs, and the path of the run's HTML report;
+  landing-zone entries ignored (with the reason), completeness as of today, headline KPIs, and the path of the run's HTML report;
 * `countyflow-submissions` — table: every submission of the run with its clerk report;
 * `countyflow-completeness-matrix` — markdown: county × dataset × period marks;
 * `countyflow-city-kpis` — table: the headline KPIs from `mart_city_kpi`;
@@ -14,7 +14,7 @@ history across runs):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,6 +24,7 @@ from prefect import runtime, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
 from countyflow.completeness import CITY_TIMEZONE, assess_partitions, city_today, partition_problems
+from countyflow.ingest.model import IgnoredEntry
 from countyflow.pipeline import SubmissionOutcome, outcomes_frame, summarise_outcomes
 from countyflow.run_report import (
     SUBMISSION_COLUMNS,
@@ -67,9 +68,11 @@ def write_run_report(reports_dir: Path, name: str, page: str) -> Path:
 
 @task
 def publish_run_summary(
-    outcomes: list[SubmissionOutcome], marts: Mapping[str, pl.DataFrame], settings: Settings
+    outcomes: list[SubmissionOutcome], marts: Mapping[str, pl.DataFrame], settings: Settings,
+    ignored: Sequence[IgnoredEntry] = (),
 ) -> pl.DataFrame:
-    """The run's artifacts and HTML report (see the module docstring); returns the summary."""
+    """The run's artifacts and HTML report (see the module docstring); returns the summary.
+    `ignored` lists the landing-zone entries discovery did not treat as submissions."""
     context = _context(settings)
     frame = outcomes_frame(outcomes)
     summary = summarise_outcomes(frame)
@@ -85,7 +88,8 @@ def publish_run_summary(
 
     create_markdown_artifact(
         key="countyflow-run-summary",
-        markdown=run_summary_markdown(context, summary, frame, problems, assessed.height, kpis, report_path),
+        markdown=run_summary_markdown(context, summary, frame, problems, assessed.height, kpis, report_path,
+                                      ignored=ignored),
         description="Submissions by status, completeness and city KPIs",
     )
     if frame.height:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from countyflow.completeness import assess_partitions, partition_problems
+from countyflow.ingest.model import IgnoredEntry
 from countyflow.pipeline import SubmissionOutcome, outcomes_frame, summarise_outcomes
 from countyflow.run_report import (
     RUN_REPORT_MARTS,
@@ -196,6 +197,30 @@ def test_run_summary_markdown(tmp_path: Path) -> None:
     idle = run_summary_markdown(context(), summarise_outcomes(frame.clear()), frame.clear(), problems,
                                 assessed.height, kpis(), None)
     assert "Nothing new in the landing zone." in idle and "Run report" not in idle
+
+
+def test_run_summary_lists_ignored_entries_by_folder(tmp_path: Path) -> None:
+    frame = outcomes(tmp_path / "reports")
+    assessed = assess_partitions(mixed_status(), date(2025, 10, 15))
+    ignored = [
+        IgnoredEntry("530602/childcare_sites/2025-summer/~$张三的表.xlsx", "lock_file"),
+        IgnoredEntry("530602/childcare_sites/2025-summer/~$托管点.xlsx", "lock_file"),
+        IgnoredEntry("530602/childcare_sites/.2019-winter/张三填报.csv", "hidden_folder", warning=True),
+        IgnoredEntry("530602/childcare_sites/2024-summer", "symlink"),
+    ]
+    text = run_summary_markdown(context(), summarise_outcomes(frame), frame,
+                                partition_problems(assessed), assessed.height, kpis(), None,
+                                ignored=ignored)
+    section = text.split("## Ignored in the landing zone", 1)[1].split("\n## ", 1)[0]
+    assert "4 entries are not submissions" in section and "⚠ 1 look like data files" in section
+    rows = [line for line in section.splitlines() if line.startswith("| ")][1:]
+    assert rows[0].startswith("| ⚠ | 530602/childcare_sites/.2019-winter | 1 | 隐藏文件夹中的数据文件")
+    assert "| 530602/childcare_sites/2025-summer | 2 | Office 临时锁定文件" in section
+    assert "| 530602/childcare_sites | 1 | 符号链接" in section
+    assert "张三" not in text  # folders only, never a file's own name
+    quiet = run_summary_markdown(context(), summarise_outcomes(frame), frame,
+                                 partition_problems(assessed), assessed.height, kpis(), None)
+    assert "Ignored in the landing zone" not in quiet
 
 
 def test_markdown_table_escapes_pipes() -> None:

@@ -57,7 +57,7 @@ def resolve_dataset(name: str) -> Contract:
 
 def resolve_period(label: str, contract: Contract) -> Period:
     try:
-        period = parse_period(label)
+        period = parse_period(label.strip())  # a stray space on a command line is no typo
     except InvalidPeriod as exc:
         raise UsageProblem(f"报送期无效 {exc}") from exc
     if period.kind not in contract.period_kinds:
@@ -159,5 +159,6 @@ def _validate(path: Path, contract: Contract, county_code: str, period: Period,
     result = validate_submission(
         parsed, contract, county_code=county_code, period=period, lookups=None,
         policy=settings.policy_for(contract.dataset), hold_missing=False,
+        max_text_chars=settings.max_text_chars,
     )
     return result, submission_id

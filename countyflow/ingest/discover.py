@@ -7,6 +7,16 @@ hashing it and copying it into the archive at the same time, so a submission can
 re-processed later from the archive alone, whatever happens to the landing zone.
 Files are handled one at a time; no file's bytes are held in memory whole.
 
+Names are text everywhere downstream (ledger, clerk reports, artifacts), so a name that
+is not UTF-8 — Windows zip tools write GBK names, which Python hands over as
+surrogate-escaped text — is decoded as GB18030 when its bytes are valid GB18030, and
+otherwise rejected as `path_undecodable` with the bytes shown escaped (`\\xff`).
+
+Entries that are never submissions (symlinks, Office lock files, hidden files and
+folders, OS metadata, partial transfers) are reported to the caller as `IgnoredEntry`s
+with their reason, so the run summary lists them; a data file inside a hidden folder is
+flagged as a warning.
+
 On a local landing zone a re-run does not re-read unchanged files: the archive keeps a
 small cache (`.discovery-cache.json`) of each file's SHA-256 keyed by its stat signature
 (size, mtime, ctime, inode). ctime cannot be set by users and changes on every write or
@@ -30,7 +40,7 @@ from typing import IO, Any, NamedTuple
 from fsspec import AbstractFileSystem
 from fsspec.core import url_to_fs
 
-from countyflow.ingest.model import SubmissionRef
+from countyflow.ingest.model import IgnoredEntry, SubmissionRef
 from countyflow.periods import InvalidPeriod, parse_period
 from countyflow.reference import county_codes
 from schemas import CONTRACTS
@@ -59,13 +69,78 @@ class LandingPath(NamedTuple):
     path_error: str | None
 
 
+def junk_reason(relative_path: str) -> str | None:
+    """Why the path is never a submission (an `IGNORED_REASONS` key), None when it may be one."""
+    parts = PurePosixPath(relative_path).parts
+    for position, part in enumerate(parts):
+        if part.lower() in _JUNK_NAMES:
+            return "os_metadata"
+        if part.startswith("~"):
+            return "lock_file"
+        if part.startswith("."):
+            is_folder = position < len(parts) - 1
+            if is_folder and _looks_like_data(parts[-1]):
+                return "hidden_folder"
+            return "hidden"
+    if relative_path.lower().endswith(_JUNK_SUFFIXES):
+        return "partial_transfer"
+    return None
+
+
+def _looks_like_data(file_name: str) -> bool:
+    from countyflow.ingest.read import SUPPORTED_EXTENSIONS  # deferred: pulls in the readers
+
+    return not file_name.startswith(_JUNK_PREFIXES) and file_extension(file_name) in SUPPORTED_EXTENSIONS
+
+
 def is_junk(relative_path: str) -> bool:
     """Hidden files and folders, Office lock files, OS metadata, partial transfers."""
-    for part in PurePosixPath(relative_path).parts:
-        lowered = part.lower()
-        if lowered in _JUNK_NAMES or part.startswith(_JUNK_PREFIXES):
-            return True
-    return relative_path.lower().endswith(_JUNK_SUFFIXES)
+    return junk_reason(relative_path) is not None
+
+
+def ignored_entry(relative_path: str, reason: str) -> IgnoredEntry:
+    """An `IgnoredEntry`; a data file in a hidden folder is a warning (it was likely meant
+    to be submitted: zip tools and sync clients create such folders)."""
+    return IgnoredEntry(relative_path, reason, warning=reason == "hidden_folder")
+
+
+def _surrogate_free(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def decode_name(path: str) -> tuple[str, bool]:
+    """A listed path as text: (text, True), or (the bytes escaped, False) when undecodable.
+
+    Python lists a non-UTF-8 name with its bytes surrogate-escaped. Each such component is
+    re-read from its bytes as GB18030 (what Chinese Windows and its zip tools write); one
+    that is not valid GB18030 either is shown with its undecodable bytes as `\\xNN`.
+    Components that are already text are left alone, so a UTF-8 folder keeps its name.
+    """
+    if _surrogate_free(path):
+        return path, True
+    parts: list[str] = []
+    decoded = True
+    for part in path.split("/"):
+        if _surrogate_free(part):
+            parts.append(part)
+            continue
+        raw = part.encode("utf-8", "surrogateescape" if _escaped_only(part) else "surrogatepass")
+        try:
+            parts.append(raw.decode("gb18030"))
+        except UnicodeDecodeError:
+            parts.append(raw.decode("utf-8", "backslashreplace"))
+            decoded = False
+    return "/".join(parts), decoded
+
+
+def _escaped_only(text: str) -> bool:
+    """True when every surrogate in `text` is a surrogate-escaped byte (U+DC80…U+DCFF)."""
+    return all(not 0xD800 <= ord(char) <= 0xDFFF or 0xDC80 <= ord(char) <= 0xDCFF
+               for char in text)
 
 
 def file_extension(file_name: str) -> str:
@@ -242,8 +317,8 @@ def _relative(path: str, root: str) -> str:
     return path.lstrip("/")
 
 
-def discover_submissions(landing: str, *, archive_dir: Path,
-                         max_file_bytes: int) -> Iterator[SubmissionRef]:
+def discover_submissions(landing: str, *, archive_dir: Path, max_file_bytes: int,
+                         ignored: list[IgnoredEntry] | None = None) -> Iterator[SubmissionRef]:
     """Yield one `SubmissionRef` per file of the landing zone, sorted by relative path.
 
     Every file is hashed and archived as it is yielded (files over `max_file_bytes` are
@@ -252,6 +327,8 @@ def discover_submissions(landing: str, *, archive_dir: Path,
     so a misplaced file still shows up in the audit instead of vanishing. A landing zone
     that does not exist yields nothing. Unchanged local files are not re-read (see the
     module docstring); the cache is rewritten once the whole listing has been yielded.
+    Entries that are not submissions are appended to `ignored` (when given) with their
+    reason, in path order.
     """
     fs, root = url_to_fs(landing)
     try:
@@ -259,19 +336,26 @@ def discover_submissions(landing: str, *, archive_dir: Path,
     except FileNotFoundError:
         return
     entries = sorted(
-        ((_relative(path, root), path, info) for path, info in listing.items()
-         if info.get("type", "file") == "file"),
-        key=lambda entry: entry[0],
+        ((decode_name(_relative(path, root)), path, info) for path, info in listing.items()),
+        key=lambda entry: entry[0][0],
     )
     cache = _load_cache(archive_dir)
     seen: dict[str, Any] = {}
-    for relative, path, info in entries:
-        if is_junk(relative):
+    for (relative, decodable), path, info in entries:
+        if info.get("type", "file") != "file":
+            # A symlink could point anywhere (outside the landing zone too): never followed.
+            if ignored is not None:
+                ignored.append(ignored_entry(relative, "symlink" if info.get("islink") else "not_a_file"))
+            continue
+        if (reason := junk_reason(relative)) is not None:
+            if ignored is not None:
+                ignored.append(ignored_entry(relative, reason))
             continue
         where = parse_landing_path(relative)
-        source_url = fs.unstrip_protocol(path)
+        cache_key = fs.unstrip_protocol(path)  # the listed name: what a re-run lists again
+        source_url = decode_name(cache_key)[0]
         signature = _stat_signature(fs, info)
-        hit = _cached(cache.get(source_url), signature, max_file_bytes)
+        hit = _cached(cache.get(cache_key), signature, max_file_bytes)
         if hit is not None:
             sha256, size, archived = hit
         else:
@@ -282,9 +366,9 @@ def discover_submissions(landing: str, *, archive_dir: Path,
             except FileNotFoundError:
                 continue  # moved or deleted since the listing: it is no longer a submission here
         if signature is not None:
-            seen[source_url] = {"signature": signature, "sha256": sha256, "size": size,
+            seen[cache_key] = {"signature": signature, "sha256": sha256, "size": size,
                                 "archived": archived}
-        error = where.path_error
+        error = where.path_error if decodable else "path_undecodable"
         if size > max_file_bytes:
             # Size wins so that "not archived" always means exactly `file_too_large`.
             error = "file_too_large"

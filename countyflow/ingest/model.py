@@ -62,6 +62,34 @@ class SubmissionRef:
         return (self.modified_at, self.file_name)
 
 
+IGNORED_REASONS: dict[str, tuple[str, str]] = {
+    "symlink": ("符号链接，不跟随读取", "symbolic link, not followed"),
+    "not_a_file": ("不是普通文件", "not a regular file"),
+    "lock_file": ("Office 临时锁定文件（~$…）", "Office lock or temporary file (~$…)"),
+    "hidden": ("隐藏文件或隐藏文件夹", "hidden file or folder"),
+    "hidden_folder": ("隐藏文件夹中的数据文件未读取，如需报送请移出该文件夹",
+                      "data file inside a hidden folder, not read; move it out to submit it"),
+    "os_metadata": ("操作系统生成的文件", "operating-system metadata"),
+    "partial_transfer": ("未传完的文件", "unfinished download or upload"),
+}
+"""Why discovery skipped an entry (`IgnoredEntry.reason`): Chinese and English."""
+
+
+@dataclass(frozen=True)
+class IgnoredEntry:
+    """A landing-zone entry discovery did not treat as a submission, and why, for the run
+    summary: nothing in the landing zone disappears without a trace.
+
+    `reason` is a key of `IGNORED_REASONS`. `warning` is set
+    when the entry looks like a real submission an operator should look at (a data file
+    inside a hidden folder such as `.2019-winter/`).
+    """
+
+    relative_path: str
+    reason: str
+    warning: bool = False
+
+
 class SubmissionRejected(Exception):
     """A submission-level error: the whole file is rejected, nothing of it loaded."""
 

@@ -25,6 +25,7 @@ import polars as pl
 from countyflow.ingest.model import ISSUE_SCHEMA, SOURCE_ROW
 from countyflow.periods import Period
 from countyflow.reference import county_aliases
+from countyflow.settings import DEFAULT_MAX_TEXT_CHARS
 from schemas.contract import COMMON_RULES, Column, ColumnType, Contract
 
 
@@ -647,8 +648,26 @@ def group_rows(issues: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def normalise_frame(frame: pl.DataFrame, contract: Contract, *,
-                    period: Period) -> tuple[pl.DataFrame, pl.DataFrame]:
+TOO_LONG = "text_too_long"
+SHOWN_CHARS = 50
+"""How much of an over-long cell an issue shows (then its length): enough to find it."""
+
+
+def _over_long(frame: pl.DataFrame, names: list[str], limit: int) -> pl.DataFrame:
+    """Per cell of `names`, True where its text is longer than `limit` characters."""
+    return frame.select(
+        pl.col(name).cast(pl.Utf8).str.len_chars().gt(limit).fill_null(False) for name in names)
+
+
+def _shown(raw: pl.Expr) -> pl.Expr:
+    """An over-long text as an issue value: its start and its length."""
+    length = raw.str.len_chars().cast(pl.Utf8)
+    return pl.concat_str(raw.str.slice(0, SHOWN_CHARS), pl.lit("…（共 "), length,
+                         pl.lit(" 字 / "), length, pl.lit(" characters）"))
+
+
+def normalise_frame(frame: pl.DataFrame, contract: Contract, *, period: Period,
+                    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Type a parsed (all-text) frame by its contract; return (typed frame, issues frame).
 
     The typed frame has every contract column in contract order (optional columns absent
@@ -657,25 +676,51 @@ def normalise_frame(frame: pl.DataFrame, contract: Contract, *,
     original text; `GROUPED_RULES` (the `count_dash_zero` warning) instead give one row per
     column (`group_rows`). A required column absent from the file is the reader's
     (submission-level) problem and yields no row issues here.
+
+    A cell longer than `max_text_chars` is `text_too_long` (an error), shown by its first
+    `SHOWN_CHARS` characters and its length; it is read as empty, so no normaliser, cache
+    or rule ever holds the whole text.
     """
-    normalised = normalise_values(frame, contract, period=period)
-    typed = normalised.select(*contract.column_names, SOURCE_ROW)
     present = [name for name in contract.column_names if name in frame.columns]
+    over_long = _over_long(frame, present, max_text_chars)
+    long_columns = [name for name in present if over_long[name].any()]
+    readable = frame.with_columns(
+        pl.when(over_long[name]).then(None).otherwise(pl.col(name)).alias(name)
+        for name in long_columns
+    )
+    normalised = normalise_values(readable, contract, period=period)
+    typed = normalised.select(*contract.column_names, SOURCE_ROW)
     if not present:
         return typed, pl.DataFrame(schema=ISSUE_SCHEMA)
     cells = normalised.hstack(
         frame.select(pl.col(name).cast(pl.Utf8).alias(_RAW + name) for name in present)
-    ).lazy()
-    parts = [
-        cells.select(
+    ).hstack(over_long.select(pl.col(name).alias(TOO_LONG + name) for name in long_columns)).lazy()
+
+    def issues_of(name: str) -> pl.LazyFrame:
+        """The column's problem cells: (source_row, column, value, rule)."""
+        value, rule = pl.col(_RAW + name), pl.col(_PROBLEM + name)
+        if name in long_columns:
+            long = pl.col(TOO_LONG + name)
+            value = pl.when(long).then(_shown(value)).otherwise(value)
+            rule = pl.when(long).then(pl.lit(TOO_LONG)).otherwise(rule)
+        return cells.select(
             pl.col(SOURCE_ROW), pl.lit(name, dtype=pl.Utf8).alias("column"),
-            pl.col(_RAW + name).alias("value"), pl.col(_PROBLEM + name).alias("rule"),
+            value.alias("value"), rule.alias("rule"),
         ).filter(pl.col("rule").is_not_null())
-        for name in present
-    ]
+
+    parts = [issues_of(name) for name in present]
+    limit_zh, limit_en = f"（上限 {max_text_chars} 字）", f" (limit {max_text_chars} characters)"
     cell_issues = (
         pl.concat(parts)
         .join(rule_texts().lazy(), on="rule", how="left", maintain_order="left")
+        .with_columns(
+            pl.when(pl.col("rule") == TOO_LONG)
+            .then(pl.concat_str(pl.col("message_zh"), pl.lit(limit_zh)))
+            .otherwise(pl.col("message_zh")).alias("message_zh"),
+            pl.when(pl.col("rule") == TOO_LONG)
+            .then(pl.concat_str(pl.col("message_en"), pl.lit(limit_en)))
+            .otherwise(pl.col("message_en")).alias("message_en"),
+        )
         .select(pl.col(name).cast(dtype) for name, dtype in ISSUE_SCHEMA.items())
     )
     grouped = pl.col("rule").is_in(list(GROUPED_RULES))

@@ -25,6 +25,7 @@ from countyflow.ingest.model import (
 from countyflow.ingest.normalise import normalise_frame, typed_schema
 from countyflow.ingest.reconcile import row_total_issues, total_issues
 from countyflow.periods import Period
+from countyflow.settings import DEFAULT_MAX_TEXT_CHARS
 from schemas.contract import COMMON_RULES, Contract, Severity
 from schemas.lookups import LOOKUPS, PATH_CONTEXT, Lookup
 from schemas.pandera import (
@@ -282,11 +283,13 @@ def reject_submission(exc: SubmissionRejected, rows_in: int = 0, *,
 
 def validate_submission(parsed: ParsedSubmission, contract: Contract, *, county_code: str,
                         period: Period, lookups: Mapping[str, pl.DataFrame | None] | None = None,
-                        policy: Policy = "strict", hold_missing: bool = True) -> ValidationResult:
+                        policy: Policy = "strict", hold_missing: bool = True,
+                        max_text_chars: int = DEFAULT_MAX_TEXT_CHARS) -> ValidationResult:
     """Validate a parsed submission; see `_validate` and SPEC §5. The result carries how the
-    file was read (`layout`) on to the clerk report."""
+    file was read (`layout`) on to the clerk report. A cell longer than `max_text_chars`
+    is a row error (`text_too_long`)."""
     result = _validate(parsed, contract, county_code=county_code, period=period, lookups=lookups,
-                       policy=policy, hold_missing=hold_missing)
+                       policy=policy, hold_missing=hold_missing, max_text_chars=max_text_chars)
     result.layout = parsed.layout
     return result
 
@@ -300,6 +303,7 @@ def _validate(
     lookups: Mapping[str, pl.DataFrame | None] | None = None,
     policy: Policy = "strict",
     hold_missing: bool = True,
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
 ) -> ValidationResult:
     """Validate a parsed submission; see the module docstring and SPEC §5.
 
@@ -325,7 +329,8 @@ def _validate(
         )
 
     raw = parsed.frame
-    typed, value_issues = normalise_frame(raw, contract, period=period)
+    typed, value_issues = normalise_frame(raw, contract, period=period,
+                                          max_text_chars=max_text_chars)
     context, available = add_context(typed, contract, county_code=county_code, period=period,
                                      lookups=resolved)
     duplicates = duplicate_key_issues(typed, raw, contract, value_issues)

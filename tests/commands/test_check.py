@@ -127,6 +127,13 @@ def test_file_over_the_size_limit_is_rejected(good_file: Path) -> None:
     assert code == 1 and "file_too_large" in out
 
 
+def test_text_limit_comes_from_the_settings(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "long.csv", [site_row(1, name="托管点" * 10), site_row(2)])
+    assert run_check(path)[0] == 0
+    code, out = run_check(path, settings=Settings(max_text_chars=20))
+    assert code == 1 and "text_too_long" in out
+
+
 def test_unreadable_submission_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "x.pdf"
     path.write_bytes(b"%PDF")

@@ -18,13 +18,15 @@ from countyflow.ingest.discover import (
     CACHE_NAME,
     EPOCH,
     archive_path_for,
+    decode_name,
     discover_submissions,
     is_junk,
+    junk_reason,
     modified_at,
     open_archived,
     parse_landing_path,
 )
-from countyflow.ingest.model import SubmissionRef
+from countyflow.ingest.model import IGNORED_REASONS, IgnoredEntry, SubmissionRef
 from schemas.contract import COMMON_RULES
 
 SITES_CSV = "530602/childcare_sites/2025-summer/昭阳区暑期托管点汇总表.csv"
@@ -70,6 +72,11 @@ def test_parse_valid_path() -> None:
     ("530602/childcare_sites/2025/a.csv", "period_kind_mismatch"),
     ("530602/vocational_enrollment/2025-summer/a.csv", "period_kind_mismatch"),
     ("530602/health_monthly/2025/a.json", "period_kind_mismatch"),
+    ("530602/childcare_sites/0000/a.csv", "unknown_period_path"),
+    ("530602/childcare_sites/9999/a.csv", "unknown_period_path"),
+    ("530602/health_monthly/0000-01/a.csv", "unknown_period_path"),
+    ("530602/childcare_sites/2019-summer /a.csv", "unknown_period_path"),
+    ("530602/childcare_sites/２０１９-summer/a.csv", "unknown_period_path"),
     ("530602/childcare_sites/a.csv", "path_layout"),
     ("530602/childcare_sites/2025-summer/补报/a.csv", "path_layout"),
     ("a.csv", "path_layout"),
@@ -98,6 +105,34 @@ def test_parse_wrong_depth_fills_what_it_can() -> None:
 ])
 def test_junk_files(relative: str, junk: bool) -> None:
     assert is_junk(relative) is junk
+
+
+@pytest.mark.parametrize(("relative", "reason"), [
+    ("530602/childcare_sites/2025-summer/~$托管点.xlsx", "lock_file"),
+    ("530602/childcare_sites/2025-summer/.DS_Store", "hidden"),
+    ("530602/childcare_sites/.2019-winter/sites.csv", "hidden_folder"),
+    ("530602/childcare_sites/.2019-winter/.sites.csv", "hidden"),
+    ("530602/.git/config", "hidden"),
+    ("__MACOSX/530602/childcare_sites/2025-summer/._a.csv", "os_metadata"),
+    ("530602/childcare_sites/2025-summer/a.xlsx.part", "partial_transfer"),
+    ("530602/childcare_sites/2025-summer/a.csv", None),
+])
+def test_junk_reasons(relative: str, reason: str | None) -> None:
+    assert junk_reason(relative) == reason
+    assert reason is None or reason in IGNORED_REASONS
+
+
+@pytest.mark.parametrize(("listed", "text", "decodable"), [
+    ("530602/a.csv", "530602/a.csv", True),
+    # 昭阳区 in GBK, as Python lists a name that is not UTF-8
+    ("530602/" + "昭阳区".encode("gbk").decode("utf-8", "surrogateescape") + ".csv",
+     "530602/昭阳区.csv", True),
+    # UTF-8 folder, GBK file name: each part is decoded on its own
+    ("托管/" + "名单".encode("gbk").decode("utf-8", "surrogateescape"), "托管/名单", True),
+    ("530602/" + b"\xff\xfe.csv".decode("utf-8", "surrogateescape"), "530602/\\xff\\xfe.csv", False),
+])
+def test_decode_name(listed: str, text: str, decodable: bool) -> None:
+    assert decode_name(listed) == (text, decodable)
 
 
 # --- discovery ----------------------------------------------------------------------------
@@ -319,3 +354,69 @@ def test_modified_at_across_backends(info: dict[str, Any], expected: datetime) -
 def test_modified_at_prefers_fs_modified_over_created() -> None:
     stamp = modified_at(_Modified(), "p", {"created": 0.0})  # type: ignore[arg-type]
     assert stamp == datetime(2025, 7, 6, 12, 0, tzinfo=UTC)
+
+
+# --- hostile names and entries that are not submissions -------------------------------------
+
+
+def _gbk(text: str) -> bytes:
+    return text.encode("gbk")
+
+
+def test_hostile_landing_zone_entries(tmp_path: Path) -> None:
+    """Non-UTF-8 names, bad periods, symlinks, lock files and hidden folders beside a good
+    file: nothing raises, every entry is either a submission or listed as ignored."""
+    landing, outside = tmp_path / "landing", tmp_path / "outside"
+    good = "县（区）代码,托管点编码\r\n530602,ZY-1\r\n".encode()
+    put(landing, SITES_CSV, good)
+    season = os.fsencode(landing / "530602/childcare_sites/2025-summer")
+    # A GBK file name (valid GB18030) and bytes that are no text in any encoding.
+    gbk_name = _gbk("昭阳区托管点.csv")
+    with open(os.path.join(season, gbk_name), "wb") as stream:
+        stream.write(b"gbk name")
+    with open(os.path.join(season, b"\xff\xfe\x80.csv"), "wb") as stream:
+        stream.write(b"undecodable name")
+    for period in ("0000", "9999", "2019-summer ", "２０１９-summer"):
+        put(landing, f"530602/childcare_sites/{period}/a.csv", period.encode())
+    put(landing, "530602/health_monthly/0000-01/a.csv", b"month zero")
+    put(landing, "530602/childcare_sites/.2019-winter/托管点.csv", b"hidden folder")
+    put(landing, "530602/childcare_sites/2025-summer/~$托管点.xlsx", b"lock")
+    put(outside, "secret.csv", b"outside the landing zone")
+    (landing / "530602/childcare_sites/2025-summer/link.csv").symlink_to(outside / "secret.csv")
+    (landing / "530602/childcare_sites/2024-summer").symlink_to(outside)
+
+    ignored: list[IgnoredEntry] = []
+    refs = list(discover_submissions(str(landing), archive_dir=tmp_path / "archive",
+                                     max_file_bytes=LIMIT, ignored=ignored))
+    by_path = {ref.relative_path: ref for ref in refs}
+    assert by_path[SITES_CSV].path_error is None and open_archived(by_path[SITES_CSV]) == good
+
+    gbk = by_path["530602/childcare_sites/2025-summer/昭阳区托管点.csv"]
+    assert gbk.path_error is None
+    assert gbk.file_name == "昭阳区托管点.csv" and gbk.source_url.endswith("昭阳区托管点.csv")
+    assert open_archived(gbk) == b"gbk name"
+
+    (undecodable,) = [ref for ref in refs if ref.path_error == "path_undecodable"]
+    assert undecodable.relative_path == "530602/childcare_sites/2025-summer/\\xff\\xfe\\x80.csv"
+    assert open_archived(undecodable) == b"undecodable name"
+
+    for period in ("0000", "9999", "2019-summer ", "２０１９-summer"):
+        assert by_path[f"530602/childcare_sites/{period}/a.csv"].path_error == "unknown_period_path"
+    assert by_path["530602/health_monthly/0000-01/a.csv"].path_error == "unknown_period_path"
+    for ref in refs:  # every name downstream is text (reports and the ledger write it)
+        for value in (ref.relative_path, ref.source_url, ref.file_name, ref.period):
+            value.encode("utf-8")
+
+    assert {(entry.relative_path, entry.reason, entry.warning) for entry in ignored} == {
+        ("530602/childcare_sites/.2019-winter/托管点.csv", "hidden_folder", True),
+        ("530602/childcare_sites/2025-summer/~$托管点.xlsx", "lock_file", False),
+        ("530602/childcare_sites/2025-summer/link.csv", "symlink", False),
+        ("530602/childcare_sites/2024-summer", "symlink", False),
+    }
+    assert not any("secret" in ref.relative_path or ref.relative_path in {
+        entry.relative_path for entry in ignored} for ref in refs)
+
+    # A second run finds the same names in the cache (the listed, undecoded names are its keys).
+    again = list(discover_submissions(str(landing), archive_dir=tmp_path / "archive",
+                                      max_file_bytes=LIMIT))
+    assert [ref.relative_path for ref in again] == [ref.relative_path for ref in refs]

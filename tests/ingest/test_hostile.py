@@ -6,11 +6,13 @@ from __future__ import annotations
 import contextlib
 import gc
 import io
+import json
 import random
 import tracemalloc
 import zipfile
 from collections.abc import Callable, Iterator
 
+import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,6 +20,8 @@ from hypothesis import strategies as st
 from countyflow.ingest.model import SubmissionRejected
 from countyflow.ingest.read import read_submission
 from countyflow.ingest.readers import xlsx_file
+from countyflow.ingest.validate import validate_submission
+from countyflow.periods import parse_period
 from schemas import CONTRACTS
 from tests.ingest.files import (
     SITES_HEADER,
@@ -179,6 +183,16 @@ def test_unterminated_quote_is_unreadable() -> None:
     assert rule_of(data, "csv") == "file_unreadable"
 
 
+def test_mixed_encoding_json_names_the_line() -> None:
+    good = json.dumps(_site_record(1), ensure_ascii=False)
+    bad = json.dumps(_site_record(2), ensure_ascii=False).encode("gb18030")
+    data = b"[\n" + good.encode() + b",\n" + bad + b"\n]"
+    assert rule_of(data, "json") == "mixed_encoding"
+    with pytest.raises(SubmissionRejected) as caught:
+        read_submission(data, extension="json", contract=SITES, **LIMITS)
+    assert "line 3" in caught.value.detail
+
+
 def test_csv_without_known_header() -> None:
     data = csv_bytes([["a", "b", "c"], ["1", "2", "3"]])
     assert rule_of(data, "csv") == "header_not_found"
@@ -227,6 +241,83 @@ def test_deeply_nested_json_is_unreadable() -> None:
 def test_json_with_too_many_keys() -> None:
     record = {f"key{i}": i for i in range(1000)}
     assert rule_of(json_bytes([record]), "json") == "too_many_columns"
+
+
+def _site_record(index: int) -> dict[str, object]:
+    return dict(zip(SITES_HEADER, site_row(index), strict=True))
+
+
+def _records_text(*records: str) -> bytes:
+    return ("[" + ",".join(records) + "]").encode()
+
+
+def test_json_duplicate_key_in_a_record_names_the_key() -> None:
+    good = json.dumps(_site_record(1), ensure_ascii=False)
+    twice = json.dumps(_site_record(2), ensure_ascii=False)[:-1] + ', "托管儿童数": "5"}'
+    with pytest.raises(SubmissionRejected) as caught:
+        read_submission(_records_text(good, twice), extension="json", contract=SITES, **LIMITS)
+    assert caught.value.rule == "json_duplicate_key"
+    assert "托管儿童数" in caught.value.detail and caught.value.value == "托管儿童数"
+    (issue,) = caught.value.issues().rows(named=True)
+    assert "托管儿童数" in issue["message_zh"] and "托管儿童数" in issue["message_en"]
+    # the same records without the repeat are read
+    assert read_submission(_records_text(good), extension="json", contract=SITES, **LIMITS).rows_in == 1
+
+
+def test_json_duplicate_key_in_the_header_object() -> None:
+    data = ('{"county_code": "530602", "period": "2025-summer", "county_code": "530621", "records": ['
+            + json.dumps(_site_record(1), ensure_ascii=False) + "]}").encode()
+    with pytest.raises(SubmissionRejected) as caught:
+        read_submission(data, extension="json", contract=SITES, **LIMITS)
+    assert (caught.value.rule, caught.value.value) == ("json_duplicate_key", "county_code")
+
+
+def test_json_duplicate_key_is_shown_short_and_writable() -> None:
+    key = "\\ud800" + "键" * 500
+    data = f'[{{"{key}": 1, "{key}": 2}}]'.encode()
+    with pytest.raises(SubmissionRejected) as caught:
+        read_submission(data, extension="json", contract=SITES, **LIMITS)
+    assert caught.value.rule == "json_duplicate_key"
+    assert len(caught.value.detail) < 60
+    caught.value.detail.encode("utf-8")  # the lone surrogate is escaped, not carried
+
+
+def test_json_integer_past_python_s_digit_limit_is_a_row_error() -> None:
+    """4,301 digits made `int()` raise out of the reader and fail the whole run."""
+    huge = "9" * 4301
+    good = json.dumps(_site_record(1), ensure_ascii=False)
+    bad = json.dumps({**_site_record(2), "托管儿童数": 0}, ensure_ascii=False).replace(
+        '"托管儿童数": 0', f'"托管儿童数": {huge}')
+    big = json.dumps({**_site_record(3), "托管儿童数": 0}, ensure_ascii=False).replace(
+        '"托管儿童数": 0', f'"托管儿童数": {"1" * 19}')
+    parsed = read_submission(_records_text(good, bad, big), extension="json", contract=SITES, **LIMITS)
+    assert parsed.frame["children_enrolled"].to_list() == ["901", huge, "1" * 19]
+    result = validate_submission(parsed, SITES, county_code="530602",
+                                 period=parse_period("2025-summer"), policy="partial")
+    errors = result.issues.filter(pl.col("severity") == "error")
+    assert errors.select("source_row", "column", "rule").rows() == [
+        (2, "children_enrolled", "text_too_long"), (3, "children_enrolled", "count_format")]
+    assert (result.rows_loaded, result.rows_rejected) == (1, 2)
+    assert result.valid["site_code"].to_list() == ["ZY-0001"]
+
+
+@pytest.mark.parametrize("text", ["9" * 4301, "-" + "9" * 5000, "1" * 100_000])
+def test_json_huge_integers_anywhere_never_escape(text: str) -> None:
+    for data in (f"[{{\"a\": {text}}}]", f'{{"records": [], "county_code": {text}}}', text):
+        with contextlib.suppress(SubmissionRejected):
+            read_submission(data.encode(), extension="json", contract=SITES, **LIMITS)
+
+
+def test_json_lone_surrogate_escape_is_unreadable() -> None:
+    record = json.dumps(_site_record(1), ensure_ascii=False)
+    lone = record.replace("第1托管点", "第1\\udc80托管点")
+    with pytest.raises(SubmissionRejected) as caught:
+        read_submission(_records_text(lone), extension="json", contract=SITES, **LIMITS)
+    assert caught.value.rule == "file_unreadable" and "surrogate" in caught.value.detail
+    # an escaped pair is one real character (an emoji) and reads
+    pair = record.replace("第1托管点", "第1\\ud83d\\ude00托管点")
+    parsed = read_submission(_records_text(pair), extension="json", contract=SITES, **LIMITS)
+    assert parsed.frame["site_name"].to_list() == ["第1\U0001f600托管点"]
 
 
 def test_malformed_json_is_unreadable() -> None:

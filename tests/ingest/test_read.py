@@ -123,6 +123,39 @@ def test_csv_gbk_bytes_are_not_mistaken_for_utf8() -> None:
     assert read(data, "csv").frame["site_name"].to_list() == ["第1托管点"]
 
 
+def test_csv_utf8_with_one_gb18030_row_is_mixed_encoding() -> None:
+    """Read whole as GB18030 it loaded `鏈ㄦ潌闀囦腑…` for every UTF-8 site name."""
+    rows = [SITES_HEADER, *(site_row(index) for index in range(1, 40))]
+    rows[5][2] = "木杆镇中心小学"
+    utf8 = csv_bytes(rows)
+    gbk_row = csv_bytes([site_row(40)], encoding="gb18030")
+    error = rejection(utf8 + gbk_row, "csv")
+    assert error.rule == "mixed_encoding"
+    assert "第 41 行" in error.detail and "line 41" in error.detail
+    assert read(utf8, "csv").frame["site_name"][4] == "木杆镇中心小学"  # the UTF-8 part alone reads
+
+
+def test_csv_gbk_row_in_a_bom_file_is_mixed_encoding() -> None:
+    data = csv_bytes([SITES_HEADER], bom=True) + csv_bytes([site_row(1)], encoding="gbk")
+    assert rejection(data, "csv").rule == "mixed_encoding"
+
+
+@pytest.mark.parametrize("header", [
+    SITES_HEADER,
+    ["county_code", "site_code", "site_name", "host_type", "start_date", "end_date",
+     "hours_per_day", "children_enrolled", "left_behind_children"],
+    # GBK 学校 is D1 A7 D0 A3: valid two-byte UTF-8 before the first invalid byte
+    ["学校名称", *SITES_HEADER],
+])
+def test_pure_gbk_csv_still_reads_as_gb18030(header: list[str]) -> None:
+    rows = [header, *(site_row(index) for index in range(1, 6))]
+    if len(header) > len(SITES_HEADER):
+        rows[1:] = [["学校", *row] for row in rows[1:]]
+    rows[2][-7] = "木杆镇中心小学"
+    parsed = read(csv_bytes(rows, encoding="gbk"), "csv")
+    assert "木杆镇中心小学" in parsed.frame["site_name"].to_list()
+
+
 def test_csv_values_are_kept_as_text() -> None:
     row = site_row(1)
     row[6], row[8] = "0005.50", "0300"

@@ -514,3 +514,35 @@ def test_empty_submission_is_accepted_with_nothing_to_load() -> None:
                                  county_code=COUNTY, period=SUMMER)
     assert result.status is SubmissionStatus.ACCEPTED
     assert conserved(result) and result.rows_in == 0
+
+
+# --- text length ----------------------------------------------------------------------------
+
+
+def test_over_long_text_is_a_row_error_showing_its_start_and_length() -> None:
+    name = "红路馨居小学" + "很" * 44_994  # 45,000 characters
+    rows = [site("ZY-0001"), site("ZY-0002", site_name=name), site("ZY-0003", children_enrolled="9" * 2000)]
+    result = validate_submission(parsed(rows), SITES, county_code=COUNTY, period=SUMMER,
+                                 policy="partial", max_text_chars=1000)
+    errors = result.issues.filter(pl.col("severity") == "error")
+    assert errors.select("source_row", "column", "rule").rows() == [
+        (3, "site_name", "text_too_long"), (4, "children_enrolled", "text_too_long")]
+    shown = errors["value"][0]
+    assert shown.startswith("红路馨居小学很") and "45000 characters" in shown and len(shown) < 100
+    assert errors["value"][1].startswith("9" * 50) and "2000 字" in errors["value"][1]
+    assert "上限 1000 字" in errors["message_zh"][0] and "limit 1000 characters" in errors["message_en"][0]
+    assert (result.rows_loaded, result.rows_rejected) == (1, 2) and conserved(result)
+    assert result.valid["site_code"].to_list() == ["ZY-0001"]
+    # no other rule and no issue carries the whole text
+    assert result.issues["value"].str.len_chars().max() < 100  # type: ignore[operator]
+
+
+def test_text_at_the_limit_is_read() -> None:
+    result = validate_submission(parsed([site("ZY-0001", site_name="名" * 20)]), SITES,
+                                 county_code=COUNTY, period=SUMMER, max_text_chars=20)
+    assert result.status is SubmissionStatus.ACCEPTED
+    assert result.valid["site_name"].to_list() == ["名" * 20]
+    strict = validate_submission(parsed([site("ZY-0001", site_name="名" * 21)]), SITES,
+                                 county_code=COUNTY, period=SUMMER, max_text_chars=20)
+    assert strict.status is SubmissionStatus.REJECTED
+    assert strict.issues["rule"].to_list() == ["text_too_long"]

@@ -1,10 +1,18 @@
 """JSON submissions (the online form): a list of records, or `{"records": [...]}` whose
 optional `county_code` / `dataset` / `period` keys must agree with the landing path.
+
+Parsing refuses what `json.loads` would otherwise let through silently or crash on: a key
+written twice in one object (the last value would win unseen) is `json_duplicate_key`;
+an integer too long for any count is kept as the text it was written as, so the
+normaliser reports it like the same digits in a CSV (`count_format` in a count column)
+instead of `int()` raising past its 4,300-digit limit; a `\\ud800` escape that pairs with
+nothing (a lone surrogate, which no text encoding can write) is `file_unreadable`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 
 import polars as pl
@@ -17,6 +25,56 @@ from schemas.contract import Contract
 
 _HEADER_KEYS = ("county_code", "dataset", "period")
 _EXACT_INT_LIMIT = 2**53
+_MAX_INT_DIGITS = 18
+"""Longer integers are no count (Int64 ends at 19 digits): kept as text, never `int()`-ed."""
+_SHOWN_KEY_CHARS = 50
+# A `\uD800`…`\uDFFF` escape may decode to a lone surrogate; only then is the check needed.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _unique_object(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """`object_pairs_hook`: the object as a dict, refusing a key written twice."""
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return document
+
+
+def _integer(text: str) -> int | str:
+    """`parse_int`: an int, or the digits as written when too long to be any count."""
+    return text if len(text) > _MAX_INT_DIGITS else int(text)
+
+
+def parse_document(text: str) -> object:
+    """The JSON document, or `SubmissionRejected` (never another exception) for any text."""
+    try:
+        document = json.loads(text, object_pairs_hook=_unique_object, parse_int=_integer)
+    except _DuplicateKey as duplicate:
+        shown = duplicate.key[:_SHOWN_KEY_CHARS] + ("…" if len(duplicate.key) > _SHOWN_KEY_CHARS else "")
+        # A key may itself hold a lone surrogate: escaped, as reports must be writable text.
+        shown = shown.encode("utf-8", "backslashreplace").decode("utf-8")
+        raise SubmissionRejected("json_duplicate_key", f"“{shown}”", value=shown) from None
+    except (json.JSONDecodeError, RecursionError, ValueError) as error:
+        raise SubmissionRejected("file_unreadable", f"JSON: {error}"[:200]) from None
+    if _SURROGATE_ESCAPE.search(text):
+        try:
+            json.dumps(document, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise SubmissionRejected(
+                "file_unreadable", "JSON 含有无法成对的 \\u 转义字符（代理项） / "
+                "JSON holds a \\u escape of an unpaired surrogate") from None
+        except (RecursionError, ValueError) as error:
+            raise SubmissionRejected("file_unreadable", f"JSON: {error}"[:200]) from None
+    return document
 
 
 def value_text(value: object) -> str | None:
@@ -88,11 +146,7 @@ def read_json(data: bytes, contract: Contract, *, expected: Mapping[str, str] | 
     text, _ = decode_text(data)
     if not text.strip():
         raise SubmissionRejected("empty_file")
-    try:
-        document = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as error:
-        raise SubmissionRejected("file_unreadable", f"JSON: {error}"[:200]) from None
-    records = _records(document, expected)
+    records = _records(parse_document(text), expected)
     if not records:
         raise SubmissionRejected("empty_file")
     bad = next((index for index, record in enumerate(records, 1) if not isinstance(record, dict)), None)
