@@ -12,6 +12,9 @@ from sqlalchemy.engine import make_url
 
 Policy = Literal["strict", "partial"]
 
+MAX_ISSUE_ROWS_PER_RULE = 1000
+"""Default of `Settings.max_issue_rows_per_rule`, and of the functions it is passed to."""
+
 
 class Settings(BaseSettings):
     """countyflow settings: flags override environment (`COUNTYFLOW_*`), which overrides defaults."""
@@ -44,6 +47,12 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(default=50 * 1024 * 1024, description="Submissions larger than this are rejected.")
     max_sheet_cells: int = Field(default=5_000_000, description="A spreadsheet expanding past this is rejected.")
     max_columns: int = Field(default=500, description="A file with more columns than this is rejected.")
+    max_issue_rows_per_rule: int = Field(
+        default=MAX_ISSUE_ROWS_PER_RULE, ge=1,
+        description="Per submission and rule × column, the audit table and the reports' "
+        "per-issue lists keep this many issues one by one, then one summary issue with the "
+        "count of the rest; counts and verdicts are always exact.",
+    )
     default_policy: Policy = "strict"
     dataset_policies: dict[str, Policy] = Field(default_factory=dict, description="Per-dataset policy override.")
     task_runner: Literal["thread", "dask"] = "thread"

@@ -217,8 +217,8 @@ def test_json_groups_and_read(grouped: ValidationResult) -> None:
         "column_en": "children enrolled at the site", "severity": "error",
         "message_zh": APPROXIMATE.message_zh, "message_en": APPROXIMATE.message_en,
         "fix_zh": APPROXIMATE.fix_zh, "fix_en": APPROXIMATE.fix_en, "rows": "5–64",
-        "rows_zh": "第 5–64 行", "rows_en": "rows 5–64", "row_ranges": [[5, 64]], "count": 60,
-        "values": ["约5", "约6", "约7"], "distinct_values": 60,
+        "rows_zh": "第 5–64 行", "rows_en": "rows 5–64", "row_ranges": [[5, 64]],
+        "row_ranges_total": 1, "count": 60, "values": ["约5", "约6", "约7"], "distinct_values": 60,
     }
     read = data["read"]
     assert read["sheets"] == ["托管点汇总"] and read["header_rows"] == [4, 5]
