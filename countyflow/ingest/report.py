@@ -274,7 +274,7 @@ def _cap_groups(groups: pl.DataFrame, max_groups: int | None) -> pl.DataFrame:
             pl.col("_order").min(),
             pl.col("_first").min(),
             pl.col("count").sum(),
-            pl.col("_rows").flatten().unique().sort(),
+            pl.col("_rows").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
             pl.col("_alone").first(),
         )
         .with_columns(
