@@ -101,17 +101,35 @@ def clip_text(text: pl.Expr, limit: int) -> pl.Expr:
     )
 
 
+# What any mask could change: a run of 11 digits (separators allowed) or a label. One
+# cheap search picks the few issues worth the ten masking passes.
+_CANDIDATE = rf"(?:{_DIGIT}{_SEP}){{10}}{_DIGIT}|" + "|".join(_REPORTER_LABELS)
+
+
 def finalise_issues(issues: pl.DataFrame) -> pl.DataFrame:
     """Issues as they leave validation: personal data masked, long texts clipped.
 
     Masked before clipping, so a number cut at the limit is never half shown.
     """
-    return issues.with_columns(
-        clip_text(mask_pii(pl.col("value")), VALUE_ECHO_CHARS),
+    texts = ("value", "column", "message_zh", "message_en")
+    candidate = pl.any_horizontal(
+        pl.col(name).str.contains(_CANDIDATE).fill_null(False) for name in texts)
+    indexed = issues.with_row_index("_at").with_columns(candidate.alias("_mask"))
+    masked = indexed.filter(pl.col("_mask")).with_columns(
+        mask_pii(pl.col("value")),
         # A column is an unknown header as the clerk wrote it, or contract names.
-        clip_text(mask_numbers(pl.col("column")), TEXT_ECHO_CHARS),
-        *(clip_text(mask_pii(pl.col(name)), TEXT_ECHO_CHARS)
-          for name in ("message_zh", "message_en")),
+        mask_numbers(pl.col("column")),
+        mask_pii(pl.col("message_zh")),
+        mask_pii(pl.col("message_en")),
+    )
+    return (
+        pl.concat([masked, indexed.filter(~pl.col("_mask"))])
+        .sort("_at")
+        .drop("_at", "_mask")
+        .with_columns(
+            clip_text(pl.col("value"), VALUE_ECHO_CHARS),
+            *(clip_text(pl.col(name), TEXT_ECHO_CHARS) for name in texts[1:]),
+        )
     )
 
 
