@@ -15,6 +15,8 @@ Policy = Literal["strict", "partial"]
 
 DEFAULT_MAX_TEXT_CHARS = 1000
 """Longest cell text a submission may hold; library functions default to it."""
+MAX_ISSUE_ROWS_PER_RULE = 1000
+"""Default of `Settings.max_issue_rows_per_rule`, and of the functions it is passed to."""
 
 
 class Settings(BaseSettings):
@@ -51,6 +53,12 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(
         default=DEFAULT_MAX_TEXT_CHARS, ge=1,
         description="A cell longer than this many characters is a row error (text_too_long).",
+    )
+    max_issue_rows_per_rule: int = Field(
+        default=MAX_ISSUE_ROWS_PER_RULE, ge=1,
+        description="Per submission and rule × column, the audit table and the reports' "
+        "per-issue lists keep this many issues one by one, then one summary issue with the "
+        "count of the rest; counts and verdicts are always exact.",
     )
     default_policy: Policy = "strict"
     dataset_policies: dict[str, Policy] = Field(default_factory=dict, description="Per-dataset policy override.")

@@ -81,7 +81,8 @@ def load_submission(staged: StagedSubmission, settings: Settings) -> SubmissionO
         rows_loaded=staged.rows_loaded, rows_rejected=staged.rows_rejected, rows_held=staged.rows_held,
     )
     final_status = record_submission(
-        warehouse_engine(settings), staged.ref, result, facts, report_path=staged.report_path
+        warehouse_engine(settings), staged.ref, result, facts, report_path=staged.report_path,
+        max_issue_rows=settings.max_issue_rows_per_rule,
     )
     for path in (staged.issues_path, staged.facts_path):
         if path:

@@ -70,8 +70,9 @@ def stage_submission(ref: SubmissionRef, lookups: Lookups, settings: Settings) -
         facts.write_ipc(facts_path)
     stem = report_stem(settings.reports_dir, ref)
     header = _report_header(ref)
-    write_report(result, header, stem.with_suffix(".json"))
-    report_path = write_report(result, header, stem.with_suffix(".html"))
+    cap = settings.max_issue_rows_per_rule
+    write_report(result, header, stem.with_suffix(".json"), max_issue_rows=cap)
+    report_path = write_report(result, header, stem.with_suffix(".html"), max_issue_rows=cap)
     return StagedSubmission(
         ref=ref, status=result.status, rows_in=result.rows_in, rows_loaded=result.rows_loaded,
         rows_rejected=result.rows_rejected, rows_held=result.rows_held, errors=result.errors,

@@ -3,7 +3,8 @@
 `record_submission` is the only writer of facts. Per submission, atomically:
 
 1. the ledger row is inserted (or, for a submission that was `waiting`, updated);
-2. its issues replace any recorded before;
+2. its issues replace any recorded before (at most N per rule × column, then one summary
+   issue `and K more rows (rows a–b)`; see `record_submission`);
 3. if it is accepted: the dimension members it reports are applied (SCD2), then, if it
    is newer (`SubmissionRef.sort_key`) than the partition's current accepted submission,
    that one's facts are deleted and it is marked `superseded`, and the new facts are
@@ -33,8 +34,10 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from countyflow.ingest.limits import cap_issues
 from countyflow.ingest.model import ISSUE_SCHEMA, SubmissionRef, SubmissionStatus, ValidationResult
 from countyflow.periods import parse_period
+from countyflow.settings import MAX_ISSUE_ROWS_PER_RULE
 from countyflow.transform import FACT_SCHEMAS
 from warehouse.dimensions import (
     CHILDCARE_SITE,
@@ -125,10 +128,15 @@ def record_submission(
     facts: pl.DataFrame | None,
     *,
     report_path: str | None = None,
+    max_issue_rows: int | None = MAX_ISSUE_ROWS_PER_RULE,
 ) -> str:
     """Record one processed submission (see the module docstring); returns its final
     ledger status. Recording a submission already in the ledger (other than `waiting`)
-    changes nothing and returns the recorded status."""
+    changes nothing and returns the recorded status.
+
+    `max_issue_rows` (COUNTYFLOW_MAX_ISSUE_ROWS_PER_RULE) caps the issues stored per rule ×
+    column (`countyflow.ingest.limits.cap_issues`; None stores every one); the ledger's
+    `errors` and `warnings` count every issue of `result` all the same."""
     if result.status is SubmissionStatus.SUPERSEDED:
         raise ValueError("supersession is decided by the warehouse, not the validator")
     accepted = result.status.value in ACCEPTED_STATUSES
@@ -158,7 +166,7 @@ def record_submission(
                 .where(_ledger.c.submission_id == ref.submission_id)
                 .values({k: v for k, v in values.items() if k in _OUTCOME_COLUMNS})
             )
-        _insert_issues(conn, ref.submission_id, result.issues)
+        _insert_issues(conn, ref.submission_id, cap_issues(result.issues, max_issue_rows))
         if frame is not None and decision.status in ACCEPTED_STATUSES:
             _load_facts(conn, ref, frame, decision.replaces)
         return decision.status

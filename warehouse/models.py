@@ -381,7 +381,13 @@ class AuditSubmission(Base):
 
 class AuditIssue(Base):
     """Issues found in submissions. Grain: one issue of one submission (ISSUE_SCHEMA +
-    submission_id); `issue_no` is its position in the submission's issue list."""
+    submission_id); `issue_no` is its position in the submission's issue list.
+
+    At most COUNTYFLOW_MAX_ISSUE_ROWS_PER_RULE issues per rule × column are stored; the rest
+    are one summary row of that rule × column: `source_row` null, `value` the count K
+    (`CAST(value AS BIGINT)`), `message_en` `and K more rows not listed (rows a–b)`.
+    The exact totals are `audit_submission.errors` / `warnings`. Values are masked
+    (phone and ID-card numbers) and clipped (`countyflow.ingest.limits`)."""
 
     __tablename__ = "audit_issue"
     __table_args__ = ({"schema": AUDIT},)

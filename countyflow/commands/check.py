@@ -128,11 +128,13 @@ def check_file(path: Path, *, dataset: str, county: str, period: str,
     if read is not None:
         out.print(read)
     if result.issues.height:
-        out.print(render_report_table(result, contract))
+        out.print(render_report_table(result, contract,
+                                      max_issue_rows=settings.max_issue_rows_per_rule))
     style = "red" if result.errors else ("yellow" if result.warnings else "green")
     out.print(f"[{style}]{escape(summary_line(result))}[/]")
     if report_path is not None:
-        written = write_report(result, header, report_path, contract)
+        written = write_report(result, header, report_path, contract,
+                               max_issue_rows=settings.max_issue_rows_per_rule)
         out.print(f"报告已写入 report written: {escape(str(written))}")
     return EXIT_ERRORS if result.errors else EXIT_OK
 

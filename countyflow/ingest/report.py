@@ -32,6 +32,12 @@ import xlsxwriter
 from rich.table import Table
 from rich.text import Text
 
+from countyflow.ingest.limits import (
+    TEXT_ECHO_CHARS,
+    VALUE_ECHO_CHARS,
+    cap_issues,
+    clip_text,
+)
 from countyflow.ingest.model import (
     ISSUE_SCHEMA,
     SHEET_ROW_STRIDE,
@@ -40,6 +46,7 @@ from countyflow.ingest.model import (
     SubmissionStatus,
     ValidationResult,
 )
+from countyflow.settings import MAX_ISSUE_ROWS_PER_RULE
 from schemas import CONTRACTS
 from schemas.contract import COMMON_RULES, PERSONAL_COLUMNS, Contract, Severity
 
@@ -84,12 +91,15 @@ TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
 GROUP_KEY: tuple[str, ...] = ("rule", "column", "severity", "message_zh", "message_en")
 GROUP_FIELDS: tuple[str, ...] = (
     "rule", "column", "column_zh", "column_en", "severity", "message_zh", "message_en",
-    "fix_zh", "fix_en", "rows", "rows_zh", "rows_en", "row_ranges", "count", "values",
-    "distinct_values",
+    "fix_zh", "fix_en", "rows", "rows_zh", "rows_en", "row_ranges", "row_ranges_total",
+    "count", "values", "distinct_values",
 )
 SAMPLE_VALUES = 3
 XLSX_TEXT_LIMIT = 16_000  # zh and en share one cell of at most 32 767 characters
 CONSOLE_ROWS_LIMIT = 120
+CONSOLE_CELL_LIMIT = 200  # rich lays out every character of a cell: a 20 MB cell hangs it
+ROWS_TEXT_LIMIT = 2_000  # a group's `rows` texts (every other row of a big file: 200 000 ranges)
+ROW_RANGES_LISTED = 500  # a group's `row_ranges` pairs in the JSON; `row_ranges_total` counts all
 SKIPPED_KINDS_ZH_EN: Mapping[str, tuple[str, str]] = {
     "sheet": ("未读取的工作表", "sheet not read"),
     "hidden_rows": ("隐藏行", "hidden rows"),
@@ -174,7 +184,13 @@ def report_issues(result: ValidationResult, contract: Contract | None = None) ->
     issues = result.issues.select(list(ISSUE_SCHEMA)).cast(ISSUE_SCHEMA)  # type: ignore[arg-type]
     issues = issues.filter(pl.col("column").is_null() | ~pl.col("column").is_in(list(_PERSONAL)))
     return (
-        issues.with_columns(_mapped_columns(_labels(contract), "、").alias("column_zh"))
+        issues.with_columns(
+            _mapped_columns(_labels(contract), "、").alias("column_zh"),
+            # Validation already clips (`finalise_issues`); this holds for any result.
+            clip_text(pl.col("value"), VALUE_ECHO_CHARS),
+            *(clip_text(pl.col(name), TEXT_ECHO_CHARS)
+              for name in ("column", "message_zh", "message_en")),
+        )
         .sort(SOURCE_ROW, nulls_last=False, maintain_order=True)
         .select(
             SOURCE_ROW,
@@ -184,7 +200,7 @@ def report_issues(result: ValidationResult, contract: Contract | None = None) ->
 
 
 def group_issues(issues: pl.DataFrame, contract: Contract | None = None,
-                 sheets: Sequence[str] = ()) -> pl.DataFrame:
+                 sheets: Sequence[str] = (), *, max_groups: int | None = None) -> pl.DataFrame:
     """Identical issues of a `report_issues` table folded into one row each (`GROUP_FIELDS`).
 
     A group's source rows become ranges of consecutive rows (`5–64, 70` and the pairs
@@ -195,6 +211,11 @@ def group_issues(issues: pl.DataFrame, contract: Contract | None = None,
     their rows are numbered, see `SHEET_ROW_STRIDE`), the texts name each sheet with its own
     row numbers: `6月 第 5–9 行；7月 第 3 行`. Everything runs as Polars expressions: a file
     with 100 000 failing cells is a handful of groups.
+
+    Bounded whatever the file: at most `max_groups` groups per rule × column (then one
+    group `另有 G 组… / and G more groups…` holding the rest, with their exact count and
+    rows), `rows` texts of at most `ROWS_TEXT_LIMIT` characters,
+    and at most `ROW_RANGES_LISTED` `row_ranges` pairs (`row_ranges_total` counts them all).
     """
     fix_zh, fix_en = _fixes(contract)
     indexed = issues.with_row_index("_order").with_columns(
@@ -214,8 +235,8 @@ def group_issues(issues: pl.DataFrame, contract: Contract | None = None,
             pl.col(SOURCE_ROW).drop_nulls().unique().sort().alias("_rows"),
         )
         .sort("_first", "_order", nulls_last=False)
-        .with_row_index("_group")
     )
+    groups = _cap_groups(groups, max_groups).with_row_index("_group")
     ranges = _row_ranges(groups, sheets)
     return (
         groups.join(ranges, on="_group", how="left", maintain_order="left")
@@ -223,15 +244,59 @@ def group_issues(issues: pl.DataFrame, contract: Contract | None = None,
             _mapped_columns(_descriptions(contract), " / ").alias("column_en"),
             pl.col("rule").replace_strict(fix_zh, default="").fill_null("").alias("fix_zh"),
             pl.col("rule").replace_strict(fix_en, default="").fill_null("").alias("fix_en"),
-            pl.col("row_ranges").fill_null(pl.lit([], dtype=pl.List(pl.List(pl.Int64)))),
-            pl.col("rows").fill_null(""),
-            pl.col("rows_zh").fill_null(""),
-            pl.col("rows_en").fill_null(""),
+            pl.col("row_ranges").fill_null(pl.lit([], dtype=pl.List(pl.List(pl.Int64))))
+            .list.head(ROW_RANGES_LISTED),
+            pl.col("row_ranges").list.len().fill_null(0).cast(pl.Int64).alias("row_ranges_total"),
+            *(_clip_expr(pl.col(name).fill_null(""), ROWS_TEXT_LIMIT).alias(name)
+              for name in ("rows", "rows_zh", "rows_en")),
         )
         .with_columns(*(_escape_expr(name) for name in
                         ("column_en", "fix_zh", "fix_en", "rows", "rows_zh", "rows_en")))
         .select(GROUP_FIELDS)
     )
+
+
+def _cap_groups(groups: pl.DataFrame, max_groups: int | None) -> pl.DataFrame:
+    """The first `max_groups` groups of each rule × column, plus one group holding the
+    rest of it (exact count and rows, no sample values); see `group_issues`."""
+    if max_groups is None or groups.height <= max_groups:
+        return groups
+    ranked = groups.with_columns(
+        pl.int_range(pl.len(), dtype=pl.Int64).over("rule", "column").alias("_nth"))
+    if ranked["_nth"].max() < max_groups:  # type: ignore[operator]
+        return groups
+    rest = (
+        ranked.filter(pl.col("_nth") >= max_groups)
+        .group_by("rule", "column", "severity", maintain_order=True)
+        .agg(
+            pl.len().alias("_more"),
+            pl.col("column_zh").first(),
+            pl.col("_order").min(),
+            pl.col("_first").min(),
+            pl.col("count").sum(),
+            pl.col("_rows").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
+            pl.col("_alone").first(),
+        )
+        .with_columns(
+            pl.concat_str(pl.lit("另有 "), pl.col("_more").cast(pl.Utf8),
+                          pl.lit(" 组同类问题未逐组列出")).alias("message_zh"),
+            pl.concat_str(pl.lit("and "), pl.col("_more").cast(pl.Utf8),
+                          pl.lit(" more groups of this kind not listed")).alias("message_en"),
+            pl.lit([], dtype=pl.List(pl.Utf8)).alias("values"),
+            pl.lit(0, dtype=pl.Int64).alias("distinct_values"),
+        )
+    )
+    return (
+        pl.concat([ranked.filter(pl.col("_nth") < max_groups).drop("_nth"),
+                   rest.select(groups.columns).cast(groups.schema)])
+        .sort("_first", "_order", nulls_last=False, maintain_order=True)
+    )
+
+
+def _clip_expr(text: pl.Expr, limit: int) -> pl.Expr:
+    """`_clip` as an expression."""
+    return pl.when(text.str.len_chars() > limit).then(
+        pl.concat_str(text.str.slice(0, limit - 1), pl.lit("…"))).otherwise(text)
 
 
 def _row_ranges(groups: pl.DataFrame, sheets: Sequence[str]) -> pl.DataFrame:
@@ -288,9 +353,12 @@ def _row_ranges(groups: pl.DataFrame, sheets: Sequence[str]) -> pl.DataFrame:
     return per_sheet.join(pairs, on="_group", how="left", maintain_order="left")
 
 
-def report_groups(result: ValidationResult, contract: Contract | None = None) -> pl.DataFrame:
-    """The report's grouped issues (see `group_issues`)."""
-    return group_issues(report_issues(result, contract), contract, _sheets(result))
+def report_groups(result: ValidationResult, contract: Contract | None = None, *,
+                  max_issue_rows: int | None = MAX_ISSUE_ROWS_PER_RULE) -> pl.DataFrame:
+    """The report's grouped issues (see `group_issues`; `max_issue_rows` groups per rule ×
+    column at most)."""
+    return group_issues(report_issues(result, contract), contract, _sheets(result),
+                        max_groups=max_issue_rows)
 
 
 def _sheets(result: ValidationResult) -> tuple[str, ...]:
@@ -309,7 +377,13 @@ def _counts(result: ValidationResult) -> dict[str, int]:
 
 
 def _text(value: object) -> str | None:
-    return None if value is None else str(escape_cell(str(value)))
+    # Clipped: sheet names, skipped-row lists and preview cells come from the file.
+    return None if value is None else _clip(str(escape_cell(str(value))), TEXT_ECHO_CHARS)
+
+
+def _cell(text: str) -> Text:
+    """A console cell: text, not markup (a sheet named `[red]` prints as written), clipped."""
+    return Text(_clip(text, CONSOLE_CELL_LIMIT))
 
 
 def _is_personal_header(text: str | None) -> bool:
@@ -349,14 +423,21 @@ def layout_data(layout: ReadLayout | None) -> dict[str, Any] | None:
 
 
 def report_data(result: ValidationResult, header: Mapping[str, object],
-                contract: Contract | None = None) -> dict[str, Any]:
-    """The report as plain data: header, status, counts, every issue, the grouped issues and
-    how the file was read (`read`, null for files without a read layout); all escaped."""
-    return _report_data(result, header, contract, with_issues=True)
+                contract: Contract | None = None, *,
+                max_issue_rows: int | None = MAX_ISSUE_ROWS_PER_RULE) -> dict[str, Any]:
+    """The report as plain data: header, status, counts, the issues, the grouped issues and
+    how the file was read (`read`, null for files without a read layout); all escaped.
+
+    `issues` lists at most `max_issue_rows` issues per rule × column, then one summary
+    issue for the rest (`countyflow.ingest.limits.cap_issues`), and `groups` at most as many
+    groups per rule × column; the counts and each group's count are exact. None: no cap."""
+    return _report_data(result, header, contract, with_issues=True,
+                        max_issue_rows=max_issue_rows)
 
 
 def _report_data(result: ValidationResult, header: Mapping[str, object],
-                 contract: Contract | None, *, with_issues: bool) -> dict[str, Any]:
+                 contract: Contract | None, *, with_issues: bool,
+                 max_issue_rows: int | None) -> dict[str, Any]:
     # The HTML shows groups only: it skips turning 100 000 issues into dicts.
     contract = _contract(header, contract)
     status = str(result.status)
@@ -367,16 +448,19 @@ def _report_data(result: ValidationResult, header: Mapping[str, object],
         "status": status,
         "status_zh": STATUS_ZH.get(status, status),
         "counts": _counts(result),
-        "issues": issues.to_dicts() if with_issues else [],
-        "groups": group_issues(issues, contract, _sheets(result)).to_dicts(),
+        "issues": cap_issues(issues, max_issue_rows).to_dicts() if with_issues else [],
+        "groups": group_issues(issues, contract, _sheets(result),
+                               max_groups=max_issue_rows).to_dicts(),
         "read": layout_data(result.layout),
     }
 
 
 def report_json(result: ValidationResult, header: Mapping[str, object],
-                contract: Contract | None = None) -> str:
-    """Machine-readable report (UTF-8 text, Chinese kept as is)."""
-    return json.dumps(report_data(result, header, contract), ensure_ascii=False, indent=2,
+                contract: Contract | None = None, *,
+                max_issue_rows: int | None = MAX_ISSUE_ROWS_PER_RULE) -> str:
+    """Machine-readable report (UTF-8 text, Chinese kept as is); see `report_data`."""
+    data = report_data(result, header, contract, max_issue_rows=max_issue_rows)
+    return json.dumps(data, ensure_ascii=False, indent=2,
                       default=str)
 
 
@@ -536,10 +620,12 @@ def _html_preview(read: Mapping[str, Any] | None) -> list[str]:
 
 
 def report_html(result: ValidationResult, header: Mapping[str, object],
-                contract: Contract | None = None) -> str:
+                contract: Contract | None = None, *,
+                max_issue_rows: int | None = MAX_ISSUE_ROWS_PER_RULE) -> str:
     """Human-readable bilingual report: summary, how the file was read, the grouped issues
     with how to fix them, and a preview of the table as read (all HTML-escaped)."""
-    data = _report_data(result, header, contract, with_issues=False)
+    data = _report_data(result, header, contract, with_issues=False,
+                        max_issue_rows=max_issue_rows)
     title = f"数据报送检查结果 Submission check report — {data.get('file_name') or ''}"
     summary = [
         (zh, en, data.get(key)) for key, zh, en in HEADER_FIELDS if data.get(key) is not None
@@ -573,14 +659,15 @@ GROUP_SHEET_COLUMNS: tuple[tuple[str, str, int], ...] = (
 
 
 def report_xlsx(result: ValidationResult, header: Mapping[str, object], path: Path,
-                contract: Contract | None = None) -> Path:
+                contract: Contract | None = None, *,
+                max_issue_rows: int | None = MAX_ISSUE_ROWS_PER_RULE) -> Path:
     """Annotated workbook: summary, grouped issues with how to fix them, how the file was
     read (with the preview), and every single issue; errors red, warnings yellow.
 
     Every cell is written as a string or number, never as a formula, and formula-like
     text is escaped.
     """
-    data = report_data(result, header, contract)
+    data = report_data(result, header, contract, max_issue_rows=max_issue_rows)
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False,
                                                "strings_to_urls": False})
@@ -706,15 +793,17 @@ def _write(sheet: Any, row: int, col: int, value: object, cell_format: Any) -> N
 
 
 def write_report(result: ValidationResult, header: Mapping[str, object], path: Path,
-                 contract: Contract | None = None) -> Path:
-    """Write the report in the format named by the path's suffix (.json, .html/.htm, .xlsx)."""
+                 contract: Contract | None = None, *,
+                 max_issue_rows: int | None = MAX_ISSUE_ROWS_PER_RULE) -> Path:
+    """Write the report in the format named by the path's suffix (.json, .html/.htm, .xlsx);
+    `max_issue_rows` (COUNTYFLOW_MAX_ISSUE_ROWS_PER_RULE) as in `report_data`."""
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
-        return report_xlsx(result, header, path, contract)
+        return report_xlsx(result, header, path, contract, max_issue_rows=max_issue_rows)
     if suffix == ".json":
-        text = report_json(result, header, contract)
+        text = report_json(result, header, contract, max_issue_rows=max_issue_rows)
     elif suffix in (".html", ".htm"):
-        text = report_html(result, header, contract)
+        text = report_html(result, header, contract, max_issue_rows=max_issue_rows)
     else:
         raise ValueError(f"unsupported report format {suffix!r}: use .json, .html or .xlsx")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -736,22 +825,23 @@ def render_read_table(layout: ReadLayout | None) -> Table | None:
     table.add_column(overflow="fold")
     header_rows = read["header_rows"]
     # Text, not markup: a sheet named `[red]` must print as written.
-    table.add_row(Text("工作表 sheet(s)"), Text("、".join(str(name) for name in read["sheets"])))
+    table.add_row(Text("工作表 sheet(s)"), _cell("、".join(str(name) for name in read["sheets"])))
     table.add_row(Text("表头行 header row(s)"),
-                  Text(_ranges_text(header_rows, ", ") if header_rows else ""))
+                  _cell(_ranges_text(header_rows, ", ") if header_rows else ""))
     for part in read["skipped"]:
         zh, en = _skipped_kind(part["kind"])
         table.add_row(Text(f"{zh} {en}"),
-                      Text(f"{part['where']} — {part['reason_zh']} / {part['reason_en']}"))
+                      _cell(f"{part['where']} — {part['reason_zh']} / {part['reason_en']}"))
     return table
 
 
 def render_report_table(result: ValidationResult, contract: Contract | None = None, *,
-                        max_rows: int | None = 200) -> Table:
+                        max_rows: int | None = 200,
+                        max_issue_rows: int | None = MAX_ISSUE_ROWS_PER_RULE) -> Table:
     """The grouped issues for the console (at most `max_rows` groups; the caption says how
-    many there are)."""
+    many there are); every cell at most `CONSOLE_CELL_LIMIT` characters."""
     issues = report_issues(result, contract)
-    groups = group_issues(issues, contract, _sheets(result))
+    groups = group_issues(issues, contract, _sheets(result), max_groups=max_issue_rows)
     table = Table(title="问题清单 Issues", show_lines=True, expand=False)
     table.add_column("行号\nrows", overflow="fold", justify="right", max_width=24)
     table.add_column("列\ncolumn", overflow="fold", max_width=24)
@@ -776,7 +866,7 @@ def render_report_table(result: ValidationResult, contract: Contract | None = No
             f"{group['rule'] or ''}\n{_severity_text(str(group['severity']))}", explanation,
         )
         # Text, not markup: a clerk's value such as `[red]` must print as written.
-        table.add_row(*(Text(cell) for cell in cells), style=style)
+        table.add_row(*(Text(_clip(cell, CONSOLE_CELL_LIMIT)) for cell in cells), style=style)
     if groups.height > shown.height:
         table.caption = (f"仅显示前 {shown.height} 组，共 {groups.height} 组（{issues.height} 条）/ "
                          f"showing {shown.height} of {groups.height} groups "

@@ -13,6 +13,7 @@ from typing import Literal
 
 import polars as pl
 
+from countyflow.ingest.limits import finalise_issues, finalise_layout
 from countyflow.ingest.model import (
     ISSUE_SCHEMA,
     SOURCE_ROW,
@@ -41,6 +42,8 @@ Policy = Literal["strict", "partial"]
 _POS = "__pos"
 _NOT_NULLABLE = "not_nullable"
 _ERROR = Severity.ERROR.value
+DUPLICATE_ROWS_LISTED = 20
+"""A duplicate key's message lists its first rows, then the count: `2, 4, … (5000)`."""
 
 
 # --- context ------------------------------------------------------------------------------
@@ -144,7 +147,16 @@ def duplicate_key_issues(typed: pl.DataFrame, raw: pl.DataFrame, contract: Contr
         rows.group_by(key, maintain_order=True)
         .agg(pl.col(SOURCE_ROW), pl.col(_POS), pl.len().alias("n"))
         .filter(pl.col("n") > 1)
-        .with_columns(pl.col(SOURCE_ROW).cast(pl.List(pl.Utf8)).list.join(", ").alias("rows"))
+        # The message names the rows sharing the key; a key repeated on 400 000 rows
+        # would otherwise put 400 000 row numbers into each of its 400 000 messages.
+        .with_columns(
+            pl.concat_str(
+                pl.col(SOURCE_ROW).list.head(DUPLICATE_ROWS_LISTED).cast(pl.List(pl.Utf8))
+                .list.join(", "),
+                pl.when(pl.col("n") > DUPLICATE_ROWS_LISTED)
+                .then(pl.concat_str(pl.lit(" … ("), pl.col("n").cast(pl.Utf8), pl.lit(")")))
+                .otherwise(pl.lit("")),
+            ).alias("rows"))
         .explode(SOURCE_ROW, _POS)
     )
     if groups.height == 0:
@@ -266,9 +278,12 @@ def _result(status: SubmissionStatus, valid: pl.DataFrame, issues: pl.DataFrame,
 
 
 def _ordered(issues: list[pl.DataFrame]) -> pl.DataFrame:
+    """The result's issues: sorted by row, personal data masked and long texts clipped
+    (`finalise_issues`). Every result's issues pass here, so nothing downstream — audit,
+    reports, console, artifacts — can echo a phone number or a 20 MB cell."""
     frame = pl.concat([issue.select(list(ISSUE_SCHEMA)).cast(ISSUE_SCHEMA)  # type: ignore[arg-type]
                        for issue in issues])
-    return frame.sort(SOURCE_ROW, nulls_last=False, maintain_order=True)
+    return finalise_issues(frame.sort(SOURCE_ROW, nulls_last=False, maintain_order=True))
 
 
 def reject_submission(exc: SubmissionRejected, rows_in: int = 0, *,
@@ -290,7 +305,7 @@ def validate_submission(parsed: ParsedSubmission, contract: Contract, *, county_
     is a row error (`text_too_long`)."""
     result = _validate(parsed, contract, county_code=county_code, period=period, lookups=lookups,
                        policy=policy, hold_missing=hold_missing, max_text_chars=max_text_chars)
-    result.layout = parsed.layout
+    result.layout = finalise_layout(parsed.layout)  # its preview shows cells as typed
     return result
 
 

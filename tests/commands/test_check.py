@@ -153,3 +153,34 @@ def test_cli_entry_point(good_file: Path, bad_file: Path) -> None:
     bad = runner.invoke(app, ["check", str(bad_file), "--dataset", "childcare_sites",
                               "--county", "530602", "--period", "2025-summer"])
     assert bad.exit_code == 1
+
+
+def test_pii_typed_into_a_code_cell_is_masked_in_the_console_and_the_report(
+        tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "托管点.csv", [site_row(1, code="填报人张三13812345678"),
+                                             site_row(2, children="约 139-1234-5678")])
+    for suffix in (".json", ".html", ".xlsx"):
+        report = tmp_path / f"report{suffix}"
+        code, out = run_check(path, report=report)
+        assert code == 1 and "填报人**138****5678" in out
+        assert "13812345678" not in out and "1391234" not in out and "张三" not in out
+        if suffix != ".xlsx":
+            text = report.read_text(encoding="utf-8")
+            assert "138****5678" in text and "13812345678" not in text and "张三" not in text
+
+
+def test_the_cap_setting_reaches_the_report(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "托管点.csv", [site_row(n, hours="abc") for n in range(1, 31)])
+    report = tmp_path / "report.json"
+    code, out = run_check(path, report=report, settings=Settings(max_issue_rows_per_rule=5))
+    assert code == 1 and "(30)" in out
+    data = json.loads(report.read_text(encoding="utf-8"))
+    hours = [issue for issue in data["issues"] if issue["column"] == "hours_per_day"]
+    assert len(hours) == 6 and hours[-1]["message_en"] == "and 25 more rows not listed (rows 7–31)"
+    assert data["counts"]["errors"] == 30
+
+
+def test_the_cap_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().max_issue_rows_per_rule == 1000
+    monkeypatch.setenv("COUNTYFLOW_MAX_ISSUE_ROWS_PER_RULE", "50")
+    assert Settings().max_issue_rows_per_rule == 50

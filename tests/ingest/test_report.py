@@ -217,8 +217,8 @@ def test_json_groups_and_read(grouped: ValidationResult) -> None:
         "column_en": "children enrolled at the site", "severity": "error",
         "message_zh": APPROXIMATE.message_zh, "message_en": APPROXIMATE.message_en,
         "fix_zh": APPROXIMATE.fix_zh, "fix_en": APPROXIMATE.fix_en, "rows": "5–64",
-        "rows_zh": "第 5–64 行", "rows_en": "rows 5–64", "row_ranges": [[5, 64]], "count": 60,
-        "values": ["约5", "约6", "约7"], "distinct_values": 60,
+        "rows_zh": "第 5–64 行", "rows_en": "rows 5–64", "row_ranges": [[5, 64]],
+        "row_ranges_total": 1, "count": 60, "values": ["约5", "约6", "约7"], "distinct_values": 60,
     }
     read = data["read"]
     assert read["sheets"] == ["托管点汇总"] and read["header_rows"] == [4, 5]
@@ -397,3 +397,108 @@ def test_console_table_prints_markup_literally() -> None:
     console = Console(record=True, width=200)
     console.print(render_report_table(result_with([issue(2, "site_name", "[red]x[/red]", "r")])))
     assert "[red]x[/red]" in console.export_text()
+
+
+# --- limits: amplification caps -------------------------------------------------------------
+
+
+def _flood() -> ValidationResult:
+    """400 000 issues: 300 000 cells of three columns (column a on every other row, so its
+    rows are 150 000 separate ranges; every value distinct and 1 000 characters) and
+    100 000 duplicate-key issues in pairs (50 000 groups, each its own message)."""
+    rows_a = list(range(2, 300_002, 2))
+    rows_bc = list(range(2, 75_002))
+    pairs = list(range(2, 100_002))
+    long = "约" + "9" * 999
+    frames = [
+        pl.DataFrame({"source_row": rows_a, "column": "children_enrolled",
+                      "value": [f"{row}{long}" for row in rows_a]}),
+        *(pl.DataFrame({"source_row": rows_bc, "column": column,
+                        "value": [f"约{row}" for row in rows_bc]})
+          for column in ("left_behind_children", "relocated_children")),
+    ]
+    counts = pl.concat(frames).with_columns(
+        pl.lit("count_approximate").alias("rule"), pl.lit("error").alias("severity"),
+        pl.lit(APPROXIMATE.message_zh).alias("message_zh"),
+        pl.lit(APPROXIMATE.message_en).alias("message_en"))
+    duplicates = pl.DataFrame({"source_row": pairs}).with_columns(
+        pl.lit("site_code").alias("column"), pl.lit("ZY-0001").alias("value"),
+        pl.lit("duplicate_key").alias("rule"), pl.lit("error").alias("severity"),
+        pl.concat_str(pl.lit("重复 "), (pl.col("source_row") // 2).cast(pl.Utf8)).alias("message_zh"),
+        pl.concat_str(pl.lit("repeated "), (pl.col("source_row") // 2).cast(pl.Utf8))
+        .alias("message_en"))
+    issues = pl.concat([counts.select(list(ISSUE_SCHEMA)), duplicates.select(list(ISSUE_SCHEMA))])
+    issues = issues.cast(ISSUE_SCHEMA).sort("source_row", maintain_order=True)  # type: ignore[arg-type]
+    assert issues.height == 400_000
+    return ValidationResult(status=SubmissionStatus.REJECTED, valid=pl.DataFrame(), issues=issues,
+                            rows_in=300_001, rows_loaded=0, rows_rejected=300_001)
+
+
+@pytest.fixture(scope="module")
+def flood() -> ValidationResult:
+    return _flood()
+
+
+def test_a_flood_of_issues_gives_a_bounded_json_report_with_exact_counts(
+        flood: ValidationResult) -> None:
+    text = report_json(flood, HEADER, SITES, max_issue_rows=1000)
+    assert len(text.encode()) < 4_000_000
+    data = json.loads(text)
+    assert data["counts"]["errors"] == 400_000 and data["counts"]["rows_rejected"] == 300_001
+    # issues: the first 1 000 of each rule × column, and one summary each saying how many more
+    issues = pl.DataFrame(data["issues"])
+    assert issues.height == 4 * 1001
+    summaries = issues.filter(pl.col("source_row").is_null())
+    assert summaries.select("column", "value").sort("column").rows() == [
+        ("children_enrolled", "149000"), ("left_behind_children", "74000"),
+        ("relocated_children", "74000"), ("site_code", "99000")]
+    assert issues["value"].str.len_chars().max() < 300  # type: ignore[operator]
+    # groups: exact counts; at most 1 000 groups per rule × column, the rest in one
+    groups = data["groups"]
+    assert sum(group["count"] for group in groups) == 400_000
+    assert len(groups) == 3 + 1001
+    rest = groups[-1]
+    assert rest["rule"] == "duplicate_key" and rest["count"] == 100_000 - 2 * 1000
+    assert rest["message_en"] == "and 49000 more groups of this kind not listed"
+    assert rest["row_ranges"] == [[2002, 100_001]]
+    every_other = next(group for group in groups if group["column"] == "children_enrolled")
+    assert every_other["count"] == 150_000 and every_other["row_ranges_total"] == 150_000
+    assert len(every_other["row_ranges"]) == 500
+    assert len(every_other["rows_zh"]) <= 2_000 and every_other["rows_zh"].endswith("…")
+    assert every_other["distinct_values"] == 150_000
+    assert all(len(value) < 300 for value in every_other["values"])
+
+
+def test_a_flood_of_issues_gives_bounded_html_and_xlsx_reports(
+        flood: ValidationResult, tmp_path: Path) -> None:
+    page = report_html(flood, HEADER, SITES, max_issue_rows=1000)
+    assert len(page.encode()) < 3_000_000
+    assert "共 150000 处" in page and "and 49000 more groups of this kind not listed" in page
+    path = report_xlsx(flood, HEADER, tmp_path / "flood.xlsx", SITES, max_issue_rows=1000)
+    assert path.stat().st_size < 2_000_000
+    book = openpyxl.load_workbook(path, read_only=True)
+    assert book["问题清单 Issues"].max_row == 1 + 4 * 1001
+
+
+def test_uncapped_reports_list_every_issue() -> None:
+    issues = [issue(row, "site_name", f"v{row}", "r") for row in range(2, 52)]
+    data = json.loads(report_json(result_with(issues), HEADER, max_issue_rows=None))
+    assert len(data["issues"]) == 50
+    data = json.loads(report_json(result_with(issues), HEADER, max_issue_rows=10))
+    assert len(data["issues"]) == 11 and data["issues"][-1]["message_en"] == (
+        "and 40 more rows not listed (rows 12–51)")
+    assert data["groups"][0]["count"] == 50
+
+
+def test_console_cells_are_clipped_so_a_huge_cell_cannot_hang_the_table() -> None:
+    huge = "长" * 20_000_000
+    result = result_with([issue(2, "site_name", huge, "r", zh=huge, en="m"),
+                          issue(None, huge, None, "unknown_column", "warning")])
+    console = Console(record=True, width=200)
+    console.print(render_report_table(result, SITES))
+    text = console.export_text()
+    assert len(text) < 20_000 and "…" in text
+    layout = ReadLayout(sheets=(huge,), skipped=(SkippedPart("hidden_rows", huge, "隐藏行", "x"),))
+    console = Console(record=True, width=200)
+    console.print(render_read_table(layout))
+    assert len(console.export_text()) < 20_000

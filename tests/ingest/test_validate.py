@@ -12,6 +12,7 @@ import pytest
 from countyflow.ingest.model import (
     ISSUE_SCHEMA,
     ParsedSubmission,
+    ReadLayout,
     SubmissionRejected,
     SubmissionStatus,
     ValidationResult,
@@ -546,3 +547,68 @@ def test_text_at_the_limit_is_read() -> None:
                                  county_code=COUNTY, period=SUMMER, max_text_chars=20)
     assert strict.status is SubmissionStatus.REJECTED
     assert strict.issues["rule"].to_list() == ["text_too_long"]
+
+
+# --- limits: personal data and amplification ----------------------------------------------
+
+
+def test_personal_data_typed_into_a_data_cell_is_masked_in_the_issues() -> None:
+    rows = [site("ZY-0001"), site("填报人张三13812345678"),
+            site("ZY-0003", children_enrolled="约 139 1234 5678"),
+            site("ZY-0004", site_name="联系人李四 530602199001011234", children_enrolled="x")]
+    result = sites(rows)
+    values = result.issues["value"].drop_nulls().to_list()
+    assert "填报人**138****5678" in values
+    assert "约 139****5678" in values
+    text = str(result.issues.rows())
+    for secret in ("13812345678", "张三", "1391234", "19900101", "李四"):
+        assert secret not in text
+
+
+def test_personal_data_in_a_submission_level_rejection_is_masked() -> None:
+    result = reject_submission(SubmissionRejected("file_unreadable", "张三 13812345678",
+                                                  value="联系电话13812345678"), 3)
+    assert result.issues["value"].to_list() == ["联系电话138****5678"]
+    assert "13812345678" not in result.issues["message_zh"][0]
+    assert "13812345678" not in result.issues["message_en"][0]
+
+
+def test_the_preview_of_the_table_as_read_is_masked() -> None:
+    layout = ReadLayout(sheets=("Sheet1",), header_rows=(1,),
+                        preview_header=("托管点编码", "托管点名称"),
+                        preview_rows=(("2", "填报人张三13812345678", "x" * 10_000),))
+    submission = parsed([site("ZY-0001")])
+    submission.layout = layout
+    result = validate_submission(submission, SITES, county_code=COUNTY, period=SUMMER)
+    assert result.layout is not None
+    row = result.layout.preview_rows[0]
+    assert row[1] == "填报人**138****5678"
+    assert len(row[2] or "") < 300
+
+
+def test_a_huge_value_is_clipped_in_the_issues() -> None:
+    result = sites([site("ZY-0001", children_enrolled="9" * 2_000_000 + "多")])
+    value = result.issues.filter(pl.col("column") == "children_enrolled")["value"].item()
+    assert len(value) < 300 and value.endswith("…（共 2000001 字符 / 2000001 chars）")
+
+
+def test_a_key_repeated_on_many_rows_names_only_its_first_rows() -> None:
+    result = sites([site("ZY-0001") for _ in range(500)])
+    duplicates = result.issues.filter(pl.col("rule") == "duplicate_key")
+    assert duplicates.height == 500
+    message = duplicates["message_en"][0]
+    assert message.endswith("rows " + ", ".join(str(row) for row in range(2, 22)) + " … (500)")
+
+
+def test_partial_policy_rejects_exactly_the_error_rows_of_a_big_file() -> None:
+    # 3 000 bad rows × 2 bad cells: far more issues than any cap; the result keeps all of
+    # them, so the verdict, the counts and the rows loaded are exact.
+    rows = [site(f"ZY-{n:05d}", **({"children_enrolled": "约100", "hours_per_day": "abc"}
+                                   if n % 2 else {}))
+            for n in range(6_000)]
+    result = validate_submission(parsed(rows), SITES, county_code=COUNTY, period=SUMMER,
+                                 policy="partial")
+    assert (result.rows_in, result.rows_loaded, result.rows_rejected) == (6_000, 3_000, 3_000)
+    assert result.errors == 6_000 and result.issues.height == 6_000
+    assert result.valid["site_code"].to_list() == [f"ZY-{n:05d}" for n in range(0, 6_000, 2)]
+    assert conserved(result)

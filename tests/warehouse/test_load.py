@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from countyflow.ingest.model import SubmissionStatus, ValidationResult, issues_frame
+from countyflow.ingest.model import ISSUE_SCHEMA, SubmissionStatus, ValidationResult, issues_frame
 from countyflow.transform import transform_submission
 from tests.warehouse import builders as b
 from tests.warehouse.backends import SqlNames
@@ -211,6 +211,37 @@ def test_rejected_resubmission_keeps_previous_facts(warehouse_engine: Engine) ->
     assert status_mart.select(
         "status", "current_submission_id", "rows_rejected", "current_rows_loaded").row(0) == (
         "rejected", good.submission_id, 3, 1)
+
+
+def test_issues_are_capped_per_rule_and_column_and_counts_stay_exact(
+        warehouse_engine: Engine) -> None:
+    # 400 000 issues: 100 000 bad rows × 4 columns; the audit keeps 1 000 per rule × column
+    # and one summary row each with the count of the rest (readable as CAST(value AS BIGINT)).
+    columns = ("children_enrolled", "left_behind_children", "hours_per_day", "meal_subsidy_yuan")
+    issues = pl.DataFrame({"source_row": pl.int_range(2, 100_002, eager=True)}).join(
+        pl.DataFrame({"column": columns}), how="cross").with_columns(
+        pl.lit("约 5").alias("value"), pl.lit("count_approximate").alias("rule"),
+        pl.lit("error").alias("severity"), pl.lit("数量须为确数").alias("message_zh"),
+        pl.lit("counts must be exact").alias("message_en"))
+    result = ValidationResult(SubmissionStatus.REJECTED, pl.DataFrame(),
+                              issues.cast(ISSUE_SCHEMA), 100_000, 0, 100_000)  # type: ignore[arg-type]
+    assert result.errors == 400_000
+    submission = b.ref("childcare_sites", SUMMER, name="洪水.csv")
+    assert record_submission(warehouse_engine, submission, result, None,
+                             max_issue_rows=1000) == "rejected"
+    row = ledger(warehouse_engine, submission.submission_id)
+    assert (row["errors"], row["rows_rejected"]) == (400_000, 100_000)
+    where = "WHERE submission_id = :id"
+    assert scalar(warehouse_engine, f"SELECT COUNT(*) FROM {{audit_issue}} {where}",
+                  id=submission.submission_id) == 4 * 1001
+    assert rows(warehouse_engine,
+                "SELECT \"column\", COUNT(*), "
+                "SUM(CASE WHEN source_row IS NULL THEN CAST(value AS BIGINT) ELSE 1 END) "
+                f"FROM {{audit_issue}} {where} GROUP BY \"column\" ORDER BY \"column\"",
+                id=submission.submission_id) == sorted((name, 1001, 100_000) for name in columns)
+    assert rows(warehouse_engine,
+                f"SELECT DISTINCT message_en FROM {{audit_issue}} {where} AND source_row IS NULL",
+                id=submission.submission_id) == [("and 99000 more rows not listed (rows 1002–100001)",)]
 
 
 def test_rejected_at_path_level_is_recorded(warehouse_engine: Engine) -> None:
