@@ -587,9 +587,14 @@ def test_the_preview_of_the_table_as_read_is_masked() -> None:
 
 
 def test_a_huge_value_is_clipped_in_the_issues() -> None:
+    """Under the text limit a long value is clipped where it is echoed; past it the
+    `text_too_long` issue shows only its start: either way the echo stays short."""
+    result = sites([site("ZY-0001", children_enrolled="9" * 899 + "多")])
+    value = result.issues.filter(pl.col("column") == "children_enrolled")["value"].item()
+    assert len(value) < 300 and value.endswith("…（共 900 字符 / 900 chars）")
     result = sites([site("ZY-0001", children_enrolled="9" * 2_000_000 + "多")])
     value = result.issues.filter(pl.col("column") == "children_enrolled")["value"].item()
-    assert len(value) < 300 and value.endswith("…（共 2000001 字符 / 2000001 chars）")
+    assert len(value) < 300 and "2000001" in value
 
 
 def test_a_key_repeated_on_many_rows_names_only_its_first_rows() -> None:
