@@ -82,6 +82,10 @@ class StageFailure:
     detail: str
 
 
+class _WorkerGone(Exception):
+    """The worker was dead before it took the request: not the file's doing, so try again."""
+
+
 class WorkerStartError(RuntimeError):
     """A staging worker could not start (not the fault of any file: a broken install or a
     memory limit below what the imports need)."""
@@ -302,8 +306,8 @@ class StagingWorker:
         assert stdin is not None
         try:
             _write_message(stdin, (function, ref, lookups, worker_settings(settings)))
-        except (BrokenPipeError, OSError):
-            return self._death()
+        except OSError as exc:  # BrokenPipeError: it died while idle
+            raise _WorkerGone from exc
         self.staged += 1
         try:
             reply = self._read_reply(timeout)
@@ -379,15 +383,21 @@ class WorkerPool:
         worker.close()
 
     def stage(self, function: str, ref: SubmissionRef, lookups: Lookups, settings: Settings) -> StagedSubmission | StageFailure:
-        worker = self._acquire(settings.stage_memory_mb)
-        try:
-            timeout = settings.stage_timeout_seconds or None
-            return worker.stage(function, ref, lookups, settings, timeout)
-        except BaseException:
-            worker.kill()  # interrupted mid-request: its state is unknown
-            raise
-        finally:
-            self._release(worker)
+        timeout = settings.stage_timeout_seconds or None
+        for attempt in (1, 2):
+            worker = self._acquire(settings.stage_memory_mb)
+            try:
+                return worker.stage(function, ref, lookups, settings, timeout)
+            except _WorkerGone:
+                worker.kill()
+                if attempt == 2:
+                    raise WorkerStartError("staging workers die before taking a file") from None
+            except BaseException:
+                worker.kill()  # interrupted mid-request: its state is unknown
+                raise
+            finally:
+                self._release(worker)
+        raise AssertionError("unreachable")
 
     @property
     def idle_pids(self) -> list[int]:
