@@ -75,8 +75,8 @@ def workload_b2(spec: dict[str, Any]) -> dict[str, Any]:
     from countyflow.ingest.discover import discover_submissions, open_archived
     from countyflow.ingest.report import write_report
     from countyflow.pipeline import batches_in_dependency_order, report_stem, stage_bytes
+    from countyflow.staging import report_header as _report_header
     from schemas import CONTRACTS
-    from tasks.stage import _report_header
     from warehouse.engine import make_engine
     from warehouse.ledger_queries import processed_statuses
     from warehouse.load import record_submission

@@ -47,6 +47,28 @@ class Settings(BaseSettings):
         default=Path("data/staging"),
         description="Validated frames handed from the staging task to the load task (Arrow IPC files).",
     )
+    # --- isolation (countyflow/isolation.py): each submission is staged in a worker process ---
+    stage_memory_mb: int = Field(
+        default=3072, ge=0,
+        description="Memory (MiB of data segment, RLIMIT_DATA) a staging worker process may use; "
+        "a file needing more is rejected as too_large_when_expanded. 0: no limit.",
+    )
+    stage_timeout_seconds: float = Field(
+        default=300.0, ge=0,
+        description="Seconds one submission may take to stage; then its worker is killed and "
+        "the file rejected as timed_out. 0: no limit.",
+    )
+    stage_in_worker: bool = Field(
+        default=True,
+        description="Stage each submission in a worker process (crash, memory and time bounded); "
+        "False stages in the calling process (debugging only: a hostile file can kill the run).",
+    )
+    staging_leftover_seconds: float = Field(
+        default=6 * 3600.0, ge=0,
+        description="A run's start removes staging files older than this (left by a failed or "
+        "killed run); younger ones may belong to a run still going.",
+    )
+    # --- end isolation ----------------------------------------------------------------------
     max_file_bytes: int = Field(default=50 * 1024 * 1024, description="Submissions larger than this are rejected.")
     max_sheet_cells: int = Field(default=5_000_000, description="A spreadsheet expanding past this is rejected.")
     max_columns: int = Field(default=500, description="A file with more columns than this is rejected.")

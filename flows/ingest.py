@@ -26,7 +26,7 @@ from tasks.load import (
     select_pending_submissions,
 )
 from tasks.publish import publish_run_summary
-from tasks.stage import fetch_submission_lookups, stage_submission
+from tasks.stage import fetch_submission_lookups, remove_leftover_staging, stage_submission
 
 
 # Staging is CPU-bound (Polars, Pandera): more threads than cores only hold more files in
@@ -38,6 +38,7 @@ def ingest_landing_zone(settings: Settings | None = None) -> list[SubmissionOutc
     """Process everything new in the landing zone into the warehouse."""
     settings = for_workers(settings or Settings())  # absolute folders, as any worker sees them
     prepare_warehouse(settings)
+    remove_leftover_staging(settings)  # what a failed or killed run left behind
     discovered = discover_submissions(settings)
     pending = select_pending_submissions(discovered.submissions, settings)
 

@@ -265,6 +265,22 @@ COMMON_RULES: Mapping[str, RuleText] = {
                                   "the JSON header keys disagree with the file's path",
                                   fix_zh="改正或删除 JSON 中的 county_code、dataset、period",
                                   fix_en="correct or delete county_code, dataset and period in the JSON"),
+    # staging failed in its worker process (countyflow/isolation.py): the file is rejected
+    "reader_crashed": _text(E, "读取该文件时程序异常终止，文件未能处理",
+                            "reading this file crashed the reader, so it could not be processed",
+                            fix_zh="用 Excel 或 WPS 打开文件，确认内容正常后另存为新的 .xlsx 重新报送；仍不行的请联系市统计局",
+                            fix_en="open it in Excel or WPS, check it shows correctly, save as a new .xlsx and submit "
+                                   "again; if that fails too, contact the city statistics office"),
+    "too_large_when_expanded": _text(E, "文件展开后所需内存超过安全上限（表格范围过大或压缩异常）",
+                                     "the file needs more memory than is safe once expanded "
+                                     "(a huge sheet range or a suspicious compression)",
+                                     fix_zh="删除无关工作表和远处被填写或设置过格式的单元格（按 Ctrl+End 查看），另存为新的 .xlsx 后重新报送",
+                                     fix_en="delete unrelated sheets and far-away cells that hold a value or format "
+                                            "(Ctrl+End shows them), save as a new .xlsx and submit again"),
+    "timed_out": _text(E, "文件处理超时，未能在时限内读取完毕",
+                       "the file took longer to process than the time limit allows",
+                       fix_zh="删除无关工作表、图片和大片空白行列，另存为新的 .xlsx 后重新报送",
+                       fix_en="remove unrelated sheets, pictures and large empty areas, save as a new .xlsx and submit again"),
     # warnings about the file as a whole
     "unknown_column": _text(W, "未识别的列已忽略", "unknown column ignored",
                             fix_zh="该项需要上报的，改用模板中的列名；不需要的可删除该列",

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
+from typing import Any
 
 import polars as pl
 from prefect import task
+from prefect.exceptions import MissingContextError
+from prefect.logging import get_run_logger
 
 from countyflow.ingest.model import SubmissionRef
-from countyflow.pipeline import StagedSubmission, report_stem, stage_bytes, staging_paths
+from countyflow.isolation import StageFailure, stage_isolated
+from countyflow.pipeline import StagedSubmission
 from countyflow.settings import Settings
 from schemas import CONTRACTS
 from tasks.resources import warehouse_engine
@@ -16,26 +21,17 @@ from tasks.resources import warehouse_engine
 Lookups = Mapping[str, pl.DataFrame | None]
 
 
-def _read_archived(ref: SubmissionRef) -> bytes | None:
-    """The archived bytes, checked against the hash; None when they cannot be had."""
-    from countyflow.ingest.discover import open_archived
+@task
+def remove_leftover_staging(settings: Settings) -> int:
+    """Delete staging files a failed or killed run left behind (older than
+    `COUNTYFLOW_STAGING_LEFTOVER_SECONDS`: younger ones may belong to a run still going)."""
+    from countyflow.staging import remove_leftover_staging as _remove
 
-    if not ref.archive_path:
-        return None
-    try:
-        return open_archived(ref)
-    except (OSError, ValueError):
-        return None
-
-
-def _report_header(ref: SubmissionRef) -> dict[str, object]:
-    from countyflow.reference import county_name
-
-    return {
-        "file_name": ref.file_name, "relative_path": ref.relative_path,
-        "submission_id": ref.submission_id, "county_code": ref.county_code,
-        "county_name": county_name(ref.county_code), "dataset": ref.dataset, "period": ref.period,
-    }
+    removed = _remove(settings.staging_dir, older_than_seconds=settings.staging_leftover_seconds)
+    if removed:
+        _logger().info("Removed %d staging files left by an earlier run from %s", len(removed),
+                       settings.staging_dir)
+    return len(removed)
 
 
 @task(retries=2, retry_delay_seconds=5)
@@ -56,26 +52,25 @@ def fetch_submission_lookups(refs: list[SubmissionRef], settings: Settings) -> l
     ]
 
 
+def _logger() -> logging.Logger | logging.LoggerAdapter[Any]:
+    """The task run's logger; the module's when called as `stage_submission.fn` (tests)."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger(__name__)
+
+
+# No retries: a file that crashed or overran its worker would only do it again; it comes
+# back as a rejected submission instead, and the task completes.
 @task(task_run_name="stage-{ref.county_code}-{ref.dataset}-{ref.period}")
 def stage_submission(ref: SubmissionRef, lookups: Lookups, settings: Settings) -> StagedSubmission:
-    """Validate one submission against its contract and the warehouse context in `lookups`."""
-    from countyflow.ingest.report import write_report
+    """Validate one submission against its contract and the warehouse context in `lookups`,
+    in a worker process bounded in memory and time (`countyflow.isolation`)."""
 
-    result, facts = stage_bytes(ref, _read_archived(ref), lookups=lookups, settings=settings)
+    def log_failure(failure: StageFailure) -> None:
+        # Codes and worker facts only: nothing read from the file reaches the log.
+        _logger().warning("Staging %s/%s/%s (%s) failed in its worker: %s — rejected as %s",
+                          ref.county_code, ref.dataset, ref.period, ref.submission_id[:16],
+                          failure.detail, failure.rule)
 
-    facts_path, issues_path = staging_paths(settings.staging_dir, ref.submission_id)
-    facts_path.parent.mkdir(parents=True, exist_ok=True)
-    result.issues.write_ipc(issues_path)  # uncompressed Arrow: read back once, then deleted
-    if facts is not None:
-        facts.write_ipc(facts_path)
-    stem = report_stem(settings.reports_dir, ref)
-    header = _report_header(ref)
-    cap = settings.max_issue_rows_per_rule
-    write_report(result, header, stem.with_suffix(".json"), max_issue_rows=cap)
-    report_path = write_report(result, header, stem.with_suffix(".html"), max_issue_rows=cap)
-    return StagedSubmission(
-        ref=ref, status=result.status, rows_in=result.rows_in, rows_loaded=result.rows_loaded,
-        rows_rejected=result.rows_rejected, rows_held=result.rows_held, errors=result.errors,
-        warnings=result.warnings, facts_path=str(facts_path) if facts is not None else None,
-        issues_path=str(issues_path), report_path=str(report_path),
-    )
+    return stage_isolated(ref, lookups, settings, on_failure=log_failure)
