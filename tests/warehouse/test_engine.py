@@ -116,6 +116,7 @@ def test_cli_exits_75_while_another_process_holds_the_file(
     from tasks.resources import _engine_for
 
     path = tmp_path / "w.duckdb"
+    (tmp_path / "landing").mkdir()  # a landing zone that exists: the file lock is what stops it
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COUNTYFLOW_WAREHOUSE_LOCK_TIMEOUT", "0.3")
     with held_by_another_process(path, 30):
