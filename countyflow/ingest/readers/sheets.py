@@ -76,15 +76,6 @@ def _in_period(month: SheetMonth, period: Period) -> bool:
     return False
 
 
-@dataclass(frozen=True)
-class SheetChoice:
-    """The sheets to read (workbook order) and each sheet passed over with its reason."""
-
-    read: tuple[str, ...]
-    skipped: tuple[tuple[str, str, str], ...]
-    """(sheet, reason_zh, reason_en)."""
-
-
 class AmbiguousSheets(Exception):
     """The candidates the period cannot decide between (or none for the period's month)."""
 

@@ -237,7 +237,7 @@ class Workbook:
                         if len(merged) > MAX_MERGED_RANGES:
                             raise SubmissionRejected(
                                 "too_many_merged_ranges", f"> {MAX_MERGED_RANGES}")
-                    extent.scan(buffer, seen)
+                    extent.scan(buffer)
                     carry = buffer[-_OVERLAP_BYTES:]
         except ZIP_ERRORS as error:
             raise SubmissionRejected("file_unreadable", str(error)[:200]) from None
@@ -406,7 +406,7 @@ class _Extent:
     def width(self) -> int:
         return max(_NARROW_WIDTH if self.last_row else 0, self._wide)
 
-    def scan(self, buffer: bytes, seen: int) -> None:
+    def scan(self, buffer: bytes) -> None:
         # Matches inside the overlap with the previous buffer are looked at again:
         # harmless for a maximum.
         last = buffer.rfind(b'<row r="')
