@@ -28,6 +28,12 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 # in the environment; with PREFECT_API_URL set no temporary server is started at all.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS",
                       str(DEFAULT_PREFECT_STARTUP_SECONDS))
+# Each `countyflow run` without PREFECT_API_URL starts its own temporary server on one
+# Prefect home. Kept in memory (Prefect's default), a run's lease on the warehouse slot
+# would be invisible to the next run's server, which could then not free the slot of a
+# killed run; on disk in the Prefect home, every temporary server sees every lease.
+os.environ.setdefault("PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE",
+                      "prefect.server.concurrency.lease_storage.filesystem")
 
 app = typer.Typer(
     name="countyflow",

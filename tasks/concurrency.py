@@ -10,24 +10,57 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
+import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from typing import ParamSpec, TypeVar
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from uuid import UUID
 
 from prefect.client.orchestration import get_client
-from prefect.concurrency.sync import concurrency
-from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+from prefect.client.schemas.actions import (
+    GlobalConcurrencyLimitUpdate,
+    VariableCreate,
+    VariableUpdate,
+)
+from prefect.client.schemas.objects import ConcurrencyLeaseHolder
+from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound, PrefectHTTPStatusError
 from prefect.logging import get_run_logger
+from prefect.runtime import flow_run
 
-from countyflow.locks import warehouse_lock_name
+from countyflow.locks import (
+    HOLDER_BEAT_SECONDS,
+    HolderWatch,
+    SlotHolder,
+    pid_alive,
+    warehouse_lock_name,
+)
 from countyflow.settings import Settings
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
+if TYPE_CHECKING:
+    from logging import Logger, LoggerAdapter
+
+    from prefect.client.orchestration import SyncPrefectClient
+
+    LoggerLike = Logger | LoggerAdapter[Logger]
+
 WAREHOUSE_SLOTS = 1
 WAIT_FOR_WAREHOUSE_SECONDS = 30 * 60
-"""How long a run waits for another run on the same warehouse before it fails."""
+"""How long a run waits for another (live) run on the same warehouse before it fails."""
+SLOT_POLL_SECONDS = 2.0
+WAITING_NOTE_SECONDS = 30.0
+"""How often a waiting run says again who it waits for."""
+PREFECT_LEASE_SECONDS = 60.0
+"""Prefect's shortest lease; the holder's own record (`countyflow.locks`) is what frees a
+dead holder's slot quickly."""
+HTTP_LOCKED = 423
 
 
 def ensure_warehouse_limit(name: str, slots: int = WAREHOUSE_SLOTS) -> None:
@@ -45,12 +78,129 @@ def ensure_warehouse_limit(name: str, slots: int = WAREHOUSE_SLOTS) -> None:
 
 @contextmanager
 def exclusive_warehouse(settings: Settings) -> Iterator[None]:
-    """Hold the warehouse's slot for the duration of the block (waits for it first)."""
+    """Hold the warehouse's slot for the duration of the block (waits for it first).
+
+    While waiting, the holder is named every `WAITING_NOTE_SECONDS`; a holder that is gone
+    (`countyflow.locks.HolderWatch`) has its slot freed, so a killed run blocks the next
+    one for about `HOLDER_SILENT_AFTER_SECONDS` at most (seconds when it ran on this host)."""
     name = warehouse_lock_name(settings.safe_warehouse_url(), _identity(settings))
     ensure_warehouse_limit(name)
-    get_run_logger().info("Waiting for warehouse slot %s (%s)", name, settings.safe_warehouse_url())
-    with concurrency(name, occupy=1, timeout_seconds=WAIT_FOR_WAREHOUSE_SECONDS):
+    logger = get_run_logger()
+    with get_client(sync_client=True) as client:
+        lease_id = _wait_for_slot(client, name, settings.safe_warehouse_url(), logger)
+    holder = SlotHolder(lease_id=str(lease_id), host=socket.gethostname(), pid=os.getpid(),
+                        since=datetime.now(UTC).isoformat(timespec="seconds"),
+                        flow_run_id=flow_run.get_id(), flow_run_name=flow_run.get_name())
+    with _beating(name, holder, logger):
         yield
+
+
+def _wait_for_slot(client: SyncPrefectClient, name: str, where: str, logger: LoggerLike) -> UUID:
+    """Take the slot, or wait for it (naming its holder); free it when the holder is gone."""
+    watch = HolderWatch(this_host=socket.gethostname(), pid_alive=pid_alive)
+    started = time.monotonic()
+    next_note = started
+    while (lease_id := _try_slot(client, name)) is None:
+        now = time.monotonic()
+        holder = _read_holder(client, name)
+        gone = watch.gone(holder, now)
+        if gone is not None:
+            logger.warning("Warehouse slot %s: its holder (%s) is gone: %s. Freeing the slot.",
+                           name, holder.describe() if holder else "unrecorded", gone)
+            _free_slot(client, name, holder)
+            continue
+        waited = now - started
+        if waited >= WAIT_FOR_WAREHOUSE_SECONDS:
+            raise TimeoutError(f"warehouse slot {name} ({where}) still held by "
+                               f"{holder.describe() if holder else 'an unrecorded run'} after {waited:.0f} s")
+        if now >= next_note:
+            logger.info("Waiting for warehouse slot %s (%s): held by %s; waited %.0f s",
+                        name, where, holder.describe() if holder else "a run that has not said who it is",
+                        waited)
+            next_note = now + WAITING_NOTE_SECONDS
+        time.sleep(SLOT_POLL_SECONDS)
+    return lease_id
+
+
+def _try_slot(client: SyncPrefectClient, name: str) -> UUID | None:
+    """The lease of the slot just taken, or None when it is held (HTTP 423)."""
+    run_id = flow_run.get_id()
+    holder = ConcurrencyLeaseHolder(type="flow_run", id=UUID(run_id)) if run_id else None
+    try:
+        response = client.increment_concurrency_slots_with_lease(
+            names=[name], slots=1, mode="concurrency", lease_duration=PREFECT_LEASE_SECONDS, holder=holder)
+    except PrefectHTTPStatusError as exc:
+        if exc.response.status_code == HTTP_LOCKED:
+            return None
+        raise
+    return UUID(response.json()["lease_id"])
+
+
+def _free_slot(client: SyncPrefectClient, name: str, holder: SlotHolder | None) -> None:
+    """Release a gone holder's lease (and its record). A slot nobody recorded is reset."""
+    if holder is None:
+        client.update_global_concurrency_limit(name, GlobalConcurrencyLimitUpdate(active_slots=0))
+        return
+    client.release_concurrency_slots_with_lease(UUID(holder.lease_id))
+    _forget_holder(client, name, holder.lease_id)
+
+
+@contextmanager
+def _beating(name: str, holder: SlotHolder, logger: LoggerLike) -> Iterator[None]:
+    """Publish the holder's record and renew it (and the Prefect lease) until the block
+    ends; then release the slot and remove the record."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        current = holder
+        with get_client(sync_client=True) as client:
+            while not stop.wait(HOLDER_BEAT_SECONDS):
+                current = replace(current, beat=current.beat + 1)
+                try:
+                    client.renew_concurrency_lease(UUID(holder.lease_id), PREFECT_LEASE_SECONDS)
+                    _write_holder(client, name, current)
+                except Exception as exc:  # the API is unreachable for a moment: try again next beat
+                    logger.warning("Could not renew warehouse slot %s: %s", name, exc)
+
+    with get_client(sync_client=True) as client:
+        _write_holder(client, name, holder)
+    beater = threading.Thread(target=beat, name=f"{name}-beat", daemon=True)
+    beater.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        beater.join(timeout=HOLDER_BEAT_SECONDS * 2)
+        with get_client(sync_client=True) as client:
+            client.release_concurrency_slots_with_lease(UUID(holder.lease_id))
+            _forget_holder(client, name, holder.lease_id)
+
+
+def _holder_variable(name: str) -> str:
+    return f"{name}-holder"
+
+
+def _read_holder(client: SyncPrefectClient, name: str) -> SlotHolder | None:
+    variable = client.read_variable_by_name(_holder_variable(name))
+    return SlotHolder.from_json(variable.value) if variable is not None else None
+
+
+def _write_holder(client: SyncPrefectClient, name: str, holder: SlotHolder) -> None:
+    """Create or overwrite the record (a waiter may have removed it meanwhile)."""
+    variable = _holder_variable(name)
+    if client.read_variable_by_name(variable) is None:
+        with suppress(ObjectAlreadyExists):
+            client.create_variable(VariableCreate(name=variable, value=holder.as_json()))
+            return
+    client.update_variable(VariableUpdate(name=variable, value=holder.as_json()))
+
+
+def _forget_holder(client: SyncPrefectClient, name: str, lease_id: str) -> None:
+    """Remove the record if it is still this lease's (a new holder may have written its own)."""
+    current = _read_holder(client, name)
+    if current is not None and current.lease_id == lease_id:
+        with suppress(ObjectNotFound):
+            client.delete_variable_by_name(_holder_variable(name))
 
 
 def _identity(settings: Settings) -> str | None:

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from countyflow.locks import LOCK_PREFIX, canonical_warehouse, warehouse_lock_name
+from countyflow.locks import (
+    HOLDER_SILENT_AFTER_SECONDS,
+    LOCK_PREFIX,
+    HolderWatch,
+    SlotHolder,
+    canonical_warehouse,
+    pid_alive,
+    warehouse_lock_name,
+)
 from countyflow.settings import Settings
 
 
@@ -72,3 +80,66 @@ def test_two_spellings_of_one_postgresql_server_are_one_warehouse() -> None:
         assert identity is not None
         names.add(warehouse_lock_name(Settings(warehouse_url=url).safe_warehouse_url(), identity))
     assert len(names) == 1
+
+
+# --- the holder's record and a waiter's judgement of it -------------------------------------
+
+HOLDER = SlotHolder(lease_id="0b7c…", host="etl-1", pid=4242, since="2026-12-07T06:00:00+00:00",
+                    flow_run_id="5f1e", flow_run_name="brave-otter")
+
+
+def watch(alive: bool = True, host: str = "etl-2") -> HolderWatch:
+    return HolderWatch(this_host=host, pid_alive=lambda pid: alive)
+
+
+def test_the_record_round_trips_and_names_the_run_host_and_pid() -> None:
+    assert SlotHolder.from_json(HOLDER.as_json()) == HOLDER
+    assert SlotHolder.from_json("not a record") is None
+    assert SlotHolder.from_json({"lease_id": "x"}) is None  # incomplete: not ours to judge
+    text = HOLDER.describe()
+    assert "brave-otter" in text and "5f1e" in text and "etl-1" in text and "4242" in text
+
+
+def test_a_beating_holder_is_never_judged_gone() -> None:
+    waiter = watch()
+    for second in range(0, 600, 5):  # its beat changes every 5 s for ten minutes
+        beating = SlotHolder(**{**HOLDER.as_json(), "beat": second // 5})
+        assert waiter.gone(beating, float(second)) is None
+
+
+def test_a_silent_holder_on_another_host_is_gone_after_the_silence_period() -> None:
+    waiter = watch()
+    assert waiter.gone(HOLDER, 0.0) is None
+    assert waiter.gone(HOLDER, HOLDER_SILENT_AFTER_SECONDS - 1) is None
+    reason = waiter.gone(HOLDER, HOLDER_SILENT_AFTER_SECONDS)
+    assert reason is not None and "not renewed" in reason
+
+
+def test_a_holder_whose_process_died_on_this_host_is_gone_at_once() -> None:
+    reason = watch(alive=False, host="etl-1").gone(HOLDER, 0.0)
+    assert reason is not None and "4242" in reason
+    assert watch(alive=False, host="etl-2").gone(HOLDER, 0.0) is None  # another host's pid says nothing
+
+
+def test_a_slot_nobody_records_is_an_orphan_only_after_the_silence_period() -> None:
+    waiter = watch()
+    assert waiter.gone(None, 0.0) is None
+    assert waiter.gone(HOLDER, 10.0) is None  # a holder appeared: the orphan clock restarts
+    assert waiter.gone(None, 20.0) is None
+    assert waiter.gone(None, 20.0 + HOLDER_SILENT_AFTER_SECONDS) is not None
+
+
+def test_pid_alive_probes_without_killing() -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    assert pid_alive(os.getpid())
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    assert pid_alive(child.pid)
+    child.kill()
+    time.sleep(0.5)  # killed, not yet reaped by its parent (this test): a zombie holds nothing
+    assert not pid_alive(child.pid)
+    child.wait()
+    assert not pid_alive(child.pid)

@@ -36,8 +36,7 @@ def run_pipeline(settings: Settings) -> int:
     if problem is not None:  # a typo or an unmounted share is not a quiet day
         console.print(f"[red]countyflow run did not start:[/] {problem}")
         return EXIT_USAGE
-    try:
-        _claim_duckdb_file(settings)
+    try:  # the DuckDB file is opened inside the flow, after its warehouse slot (prepare_warehouse)
         with submission_progress():
             outcomes = ingest_flow_for(settings)(settings)  # the flow makes folders absolute
     except WarehouseBusyError as exc:
@@ -101,20 +100,6 @@ def landing_problem(landing: str) -> str | None:
     except Exception as exc:  # an fsspec backend's own error: name it, keep it one line
         return f"落地区无法访问 the landing zone cannot be reached: {landing} ({type(exc).__name__})"
     return None
-
-
-def _claim_duckdb_file(settings: Settings) -> None:
-    """DuckDB: open the warehouse file before the flow starts, waiting (bounded) while
-    another process holds it; the pooled connection keeps it for this run. PostgreSQL
-    needs no claim: concurrent runs are safe there (advisory locks, `warehouse.locking`)."""
-    from sqlalchemy.engine import make_url
-
-    if make_url(settings.warehouse_url.get_secret_value()).get_backend_name() != "duckdb":
-        return
-    from tasks.resources import warehouse_engine
-    from warehouse.engine import wait_for_warehouse
-
-    wait_for_warehouse(warehouse_engine(settings))
 
 
 def _redact(text: str, settings: Settings) -> str:
