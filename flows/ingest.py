@@ -47,7 +47,7 @@ def ingest_landing_zone(settings: Settings | None = None) -> list[SubmissionOutc
         lookups = fetch_submission_lookups(batch, settings)  # read here: workers never connect
         staged = stage_submission.map(batch, lookups, settings=unmapped(settings)).result()
         outcomes += [load_submission(submission, settings) for submission in staged]
-    quality = check_warehouse(settings, changed=bool(outcomes))
+    quality = check_warehouse(settings, outcomes=outcomes)  # what this run changed
     publish_run_summary(outcomes, read_marts(RUN_REPORT_MARTS, settings), settings,
                         ignored=discovered.ignored)
     checkpoint_warehouse(settings)  # the .duckdb file alone is the whole warehouse now

@@ -11,17 +11,21 @@ takes seconds).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.exceptions import MissingContextError
 from prefect.logging import get_run_logger
 
+from countyflow.pipeline import SubmissionOutcome
 from countyflow.settings import Settings
 from tasks.resources import warehouse_engine
-from warehouse.expectations import CheckResult, QualityReport
+from warehouse.expectations import Check, CheckResult, QualityReport
+from warehouse.models import ACCEPTED_STATUSES
 
 ARTIFACT_KEY = "countyflow-quality"
+Logger = logging.Logger | logging.LoggerAdapter[logging.Logger]
 
 
 class QualityGateError(RuntimeError):
@@ -29,24 +33,32 @@ class QualityGateError(RuntimeError):
 
 
 @task(retries=0)
-def check_warehouse(settings: Settings, *, changed: bool = True) -> QualityReport:
+def check_warehouse(
+    settings: Settings, *, outcomes: Sequence[SubmissionOutcome] | None = None
+) -> QualityReport:
     """Validate the warehouse; the report says whether the gate passed (see
-    `enforce_quality_gate`). A run that loaded nothing (`changed` false) left the
-    warehouse as the last checked run left it, so it is not checked again."""
+    `enforce_quality_gate`).
+
+    The gate's cost follows the change: with the run's `outcomes`, a run that processed
+    nothing left the warehouse as the last checked run left it and is not checked; one
+    that did repeats the checks its loads can affect (`checks_after_loading`). Without
+    outcomes every check runs."""
     log = _logger()
     if not settings.run_quality_checks:
         log.info("quality checks skipped (run_quality_checks = false)")
         return QualityReport(skipped=True)
-    if not changed:
+    if outcomes is not None and not outcomes:
         log.info("quality checks skipped: nothing new was loaded, the warehouse did not change")
         return QualityReport(skipped=True)
 
     from warehouse.quality import run_quality_checks
 
+    scope = {} if outcomes is None else {"checks": _checks_for(outcomes, log)}
     report = run_quality_checks(
         warehouse_engine(settings),
         docs_dir=settings.data_docs_dir,
         severities=settings.quality_severities,
+        **scope,
     )
     create_markdown_artifact(
         key=ARTIFACT_KEY, markdown=quality_markdown(report),
@@ -59,6 +71,17 @@ def check_warehouse(settings: Settings, *, changed: bool = True) -> QualityRepor
     else:
         log.info("quality gate passed: %d expectations", len(report.results))
     return report
+
+
+def _checks_for(outcomes: Sequence[SubmissionOutcome], log: Logger) -> tuple[Check, ...]:
+    from warehouse.expectations import build_checks, checks_after_loading
+
+    every = build_checks()
+    loaded = sorted({o.dataset for o in outcomes if o.status in ACCEPTED_STATUSES})
+    checks = checks_after_loading(every, loaded)
+    log.info("quality gate: %d of %d checks (facts loaded this run: %s)",
+             len(checks), len(every), ", ".join(loaded) or "none")
+    return checks
 
 
 @task(retries=0)
@@ -104,7 +127,7 @@ def _cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
-def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+def _logger() -> Logger:
     try:
         return get_run_logger()
     except MissingContextError:  # called as a plain function (tests, scripts)

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -736,6 +736,20 @@ def mart_checks(metadata: sa.MetaData = Base.metadata) -> Iterator[Check]:
 # ---------------------------------------------------------------------------------- all
 
 
+def checks_after_loading(checks: Sequence[Check], datasets: Iterable[str]) -> tuple[Check, ...]:
+    """The checks a run that loaded facts of `datasets` repeats: every check except those
+    on the fact tables of other datasets and on marts built only from those (they did not
+    change since the last run's gate). Dimensions, the ledger and the city-wide
+    reconciliations are always checked: any run writes them."""
+    loaded = set(datasets)
+    untouched = {model.__table__.name for dataset, model in FACT_MODELS.items() if dataset not in loaded}
+    unchanged_marts = {
+        mart for mart, sources in MART_SOURCES.items()
+        if all(source.fact in untouched for source in sources)
+    }
+    return tuple(check for check in checks if check.table not in untouched | unchanged_marts)
+
+
 def build_checks(metadata: sa.MetaData = Base.metadata) -> tuple[Check, ...]:
     """Every check of the gate, in a stable order (tables, then reconciliations)."""
     dims = scd2_dimensions(metadata)
@@ -771,6 +785,7 @@ __all__ = [
     "Severity",
     "apply_severities",
     "build_checks",
+    "checks_after_loading",
     "references",
     "scd2_dimensions",
 ]

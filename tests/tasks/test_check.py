@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from countyflow.pipeline import SubmissionOutcome
 from countyflow.settings import Settings
 from tasks import check as check_module
 from tasks.check import QualityGateError, check_warehouse, enforce_quality_gate, quality_markdown
@@ -142,14 +143,13 @@ def test_a_run_that_loaded_nothing_is_not_checked_again(
     for name in [m for m in sys.modules if m.split(".")[0] == "great_expectations"]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "great_expectations", None)  # type: ignore[arg-type]
-    report = check_warehouse.fn(_settings(tmp_path), changed=False)
+    report = check_warehouse.fn(_settings(tmp_path), outcomes=[])
     assert report.skipped and report.success and not report.results
     assert not (tmp_path / "w.duckdb").exists()
 
 
-def test_a_broken_duckdb_warehouse_fails_the_task(
-    tmp_path: Path, artifacts: list[dict[str, Any]]
-) -> None:
+def _broken_vocational_warehouse(tmp_path: Path) -> Settings:
+    """The sample warehouse with two negative intakes in fact_vocational_enrollment."""
     from tests.warehouse.sample import load_sample
     from warehouse.engine import make_engine
     from warehouse.schema import ensure_warehouse
@@ -162,6 +162,40 @@ def test_a_broken_duckdb_warehouse_fails_the_task(
         conn.exec_driver_sql(
             "UPDATE fact_vocational_enrollment SET new_intake = -4 WHERE period = '2023'")
     engine.dispose()
+    return settings
+
+
+def _outcome(dataset: str, status: str) -> SubmissionOutcome:
+    return SubmissionOutcome(
+        submission_id=f"{dataset}-{status}", county_code="530602", dataset=dataset, period="2025-06",
+        file_name="f.csv", status=status, rows_in=1, rows_loaded=int(status != "rejected"),
+        rows_rejected=int(status == "rejected"), rows_held=0, errors=0, warnings=0, report_path=None)
+
+
+def test_a_run_repeats_only_the_checks_its_loads_can_affect(
+    tmp_path: Path, artifacts: list[dict[str, Any]]
+) -> None:
+    """Facts of a dataset the run did not load are not checked again (the gate's cost
+    follows the change); the same broken fact fails the gate of a run that loaded it."""
+    settings = _broken_vocational_warehouse(tmp_path)
+    every = len(check_warehouse.fn(settings).results)
+
+    health = check_warehouse.fn(settings, outcomes=[
+        _outcome("health_monthly", "accepted"), _outcome("vocational_enrollment", "rejected")])
+    tables = {result.table for result in health.results}
+    assert health.success and 0 < len(health.results) < every
+    assert "fact_vocational_enrollment" not in tables and "mart_vocational_county_year" not in tables
+    assert {"fact_health_monthly", "dim_county", "audit_submission", "mart_city_kpi"} <= tables
+
+    vocational = check_warehouse.fn(settings, outcomes=[_outcome("vocational_enrollment", "accepted_with_warnings")])
+    with pytest.raises(QualityGateError, match=r"fact_vocational_enrollment\.new_intake\.non_negative"):
+        enforce_quality_gate.fn(vocational)
+
+
+def test_a_broken_duckdb_warehouse_fails_the_task(
+    tmp_path: Path, artifacts: list[dict[str, Any]]
+) -> None:
+    settings = _broken_vocational_warehouse(tmp_path)
 
     with pytest.raises(QualityGateError) as caught:
         enforce_quality_gate.fn(check_warehouse.fn(settings))
