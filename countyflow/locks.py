@@ -1,4 +1,5 @@
-"""Names of the Prefect global concurrency limits that keep runs from overlapping.
+"""The Prefect global concurrency limits that keep runs from overlapping: their names, and
+who holds one (pure: `tasks.concurrency` talks to Prefect).
 
 A limit is keyed by the warehouse it protects, as the warehouse itself says who it is
 when it can: a PostgreSQL server's system identifier and the database name (so
