@@ -28,7 +28,9 @@ def _shown(value: float | int) -> str:
 
 def _rows_text(first: int, last: int) -> str:
     (sheet_a, row_a), (sheet_b, row_b) = sheet_row(first), sheet_row(last)
-    return f"{row_a}–{row_b}" if sheet_a == sheet_b else f"{first}–{last}"
+    if sheet_a != sheet_b:
+        return f"{first}–{last}"
+    return str(row_a) if row_a == row_b else f"{row_a}–{row_b}"  # one row is not a range
 
 
 def _comparable(contract: Contract, present: list[str], value_issues: pl.DataFrame) -> list[str]:
@@ -112,10 +114,12 @@ def total_issues(total_rows: pl.DataFrame | None, typed: pl.DataFrame, contract:
             issue = common_issue(_KIND_RULE[record["total_kind"]], column=name,
                                  value=record[name + "__raw"], source_row=record[SOURCE_ROW])
             rows_text = _rows_text(record["scope_first"], record["scope_last"])
+            one_row = record["scope_first"] == record["scope_last"]
             issue["message_zh"] = (f"{issue['message_zh']}：填写为 {_shown(written)}，"
-                                   f"第 {rows_text} 行之和为 {_shown(computed)}")
+                                   f"第 {rows_text} 行{'为' if one_row else '之和为'} {_shown(computed)}")
             issue["message_en"] = (f"{issue['message_en']}: written {_shown(written)}, "
-                                   f"rows {rows_text} sum to {_shown(computed)}")
+                                   f"{'row' if one_row else 'rows'} {rows_text} "
+                                   f"{'has' if one_row else 'sum to'} {_shown(computed)}")
             issues.append(issue)
     return issues_frame(issues)
 

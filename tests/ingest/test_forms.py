@@ -149,6 +149,17 @@ def test_department_subtotal_is_not_a_department_and_is_reconciled() -> None:
     assert "210" in mismatch["message_zh"][0] and "200" in mismatch["message_zh"][0]
 
 
+def test_a_subtotal_over_one_row_names_that_row_not_a_range() -> None:
+    rows = [HEALTH_HEADER,
+            ["昭阳区", "HOSP001", "昭通市第一人民医院", "冠心病", 40, 120],
+            ["昭阳区", "HOSP001", "昭通市第一人民医院", "小计", 40, 121]]
+    result = check(workbook_bytes(Sheet("Sheet1", rows)), "health_monthly", "2025-06")
+    [message_zh] = result.issues.filter(pl.col("rule") == "subtotal_mismatch")["message_zh"].to_list()
+    assert "填写为 121，第 2 行为 120" in message_zh
+    [message_en] = result.issues.filter(pl.col("rule") == "subtotal_mismatch")["message_en"].to_list()
+    assert "written 121, row 2 has 120" in message_en
+
+
 # --- childcare sites: merged townships, 小计 per township, a 总合计 under the header ----------
 
 SITES_WITH_TOWNSHIP = ["县（区）", "乡镇（街道）", "托管点编码", "托管点名称", "托管点类型", "开始日期",
