@@ -118,7 +118,7 @@ def _layouts_section() -> list[str]:
     ]
 
 
-def _contract_section(contract: Contract) -> list[str]:
+def contract_section(contract: Contract) -> list[str]:
     kinds = ", ".join(_PERIOD_KINDS.get(kind.value, kind.value)
                       for kind in sorted(contract.period_kinds))
     lines = [
@@ -151,10 +151,11 @@ def _contract_section(contract: Contract) -> list[str]:
     lines += ["", "### Rules", ""]
     if contract.rules:
         lines += _table(
-            ("rule", "severity", "column", "needs", "中文", "English", "怎么改", "how to fix"),
+            ("rule", "severity", "column", "condition (a row passes when)", "needs", "中文", "English",
+             "怎么改", "how to fix"),
             (
-                (f"`{r.id}`", r.severity.value, f"`{r.column}`", _code(r.requires), r.message_zh,
-                 r.message_en, r.fix_zh, r.fix_en)
+                (f"`{r.id}`", r.severity.value, f"`{r.column}`", r.condition, _code(r.requires),
+                 r.message_zh, r.message_en, r.fix_zh, r.fix_en)
                 for r in contract.rules
             ),
         )
@@ -185,7 +186,7 @@ def render_contract_docs() -> str:
         *_layouts_section(),
     ]
     for contract in CONTRACTS.values():
-        lines += _contract_section(contract)
+        lines += contract_section(contract)
     lines += ["## Lookups", ""]
     lines += _table(
         ("lookup", "keys", "context columns", "default"),

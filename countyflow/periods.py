@@ -53,10 +53,6 @@ class Period:
     start: date
     end: date
 
-    @property
-    def is_season(self) -> bool:
-        return self.kind in (PeriodKind.SUMMER, PeriodKind.WINTER)
-
     def previous_year(self) -> Period:
         """The same period one year earlier (for year-on-year comparisons); raises
         `InvalidPeriod` when that year is outside `YEARS`."""

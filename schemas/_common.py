@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import polars as pl
-
+from schemas.checks import Pattern, Registered
 from schemas.contract import Column, ColumnType, Rule, Severity
 from schemas.contract import Severity as S
 
@@ -25,14 +24,15 @@ def site_code_column() -> Column:
     )
 
 
-SITE_CODE_PATTERN = r"^[0-9A-Za-z-]{4,32}$"
+SITE_CODE_PATTERN = "[0-9A-Za-z-]{4,32}"
+"""A site code, whole (`schemas.checks.Pattern`)."""
 
 
 def site_code_format_rule() -> Rule:
     return Rule(
         "site_code_format", Severity.ERROR, "site_code",
         "托管点编码应为 4–32 位字母、数字或连字符", "site code must be 4–32 letters, digits or hyphens",
-        lambda: pl.col("site_code").str.contains(SITE_CODE_PATTERN),
+        Pattern(SITE_CODE_PATTERN),
         fix_zh="使用县里分配的托管点编码（如 ZY-0001），不含空格和汉字",
         fix_en="use the site code the county assigned (e.g. ZY-0001), with no spaces or Chinese characters",
     )
@@ -43,12 +43,7 @@ def site_registered_rule() -> Rule:
         "site_not_registered", S.ERROR, "site_code",
         "该托管点不在本县本期已报送的托管点名单中",
         "the site is not in the county's site registry for this season",
-        lambda: pl.col("ctx_site_known"),
-        requires=("ctx_site_known",),
+        Registered(),
         fix_zh="核对编码是否与本期托管点基本情况表一致；新托管点先补报基本情况表",
         fix_en="check the code matches this season's sites form; report a new site in the sites form first",
     )
-
-
-def in_period(column: str) -> pl.Expr:
-    return pl.col(column).is_between(pl.col("ctx_period_start"), pl.col("ctx_period_end"))

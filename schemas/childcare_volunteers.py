@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import polars as pl
-
 from countyflow.periods import PeriodKind
 from schemas._common import site_code_column, site_code_format_rule, site_registered_rule
+from schemas.checks import Between
 from schemas.contract import Column, Contract, Rule, WideForm
 from schemas.contract import ColumnType as T
 from schemas.contract import Severity as S
@@ -39,7 +38,7 @@ CONTRACT = Contract(
         site_registered_rule(),
         Rule("volunteers_below_one", S.ERROR, "volunteers",
              "志愿者人数至少为 1", "there must be at least 1 volunteer",
-             lambda: pl.col("volunteers") >= 1,
+             Between(1),
              fix_zh="填实际人数；没有这类志愿者的，删除整行",
              fix_en="write the actual number; delete the row if there were none of that kind"),
     ),

@@ -4,19 +4,21 @@ A `Contract` lists a dataset's columns (canonical name, Chinese label, aliases, 
 requiredness), its key and grain, and its rules, each with a severity and a message in
 Chinese and English. The parser maps headers with it, the normaliser types values with
 it, `schemas.pandera` builds the Pandera schema from it, the clerk report explains
-issues with it, and the docs are generated from it. A rule is a Polars expression that
-is true where a row passes, so every check is vectorised.
+issues with it, and the docs are generated from it. A rule is declared in the small
+vocabulary of `schemas.checks` (between, at most, pattern, in period…), from which its
+vectorised Polars expression, the warehouse gate's check and the docs all come.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 import polars as pl
 
 from countyflow.periods import PeriodKind
+from schemas.checks import RuleCheck
 
 
 class Severity(StrEnum):
@@ -74,12 +76,13 @@ class Column:
 
 @dataclass(frozen=True)
 class Rule:
-    """A row-level rule. `passes()` is a Polars expression, true where a row passes.
+    """A row-level rule: `check` (`schemas.checks`) says what must hold for `column`.
 
-    A null result counts as passing (a missing optional value is not a violation; a
-    missing required value is reported by the `value_required` rule instead). `requires`
-    names context columns (see `schemas.lookups`) the rule needs; when a context is
-    unavailable (no warehouse, e.g. `countyflow check`), the rule is not evaluated.
+    `passes()` is its Polars expression, true where a row passes; a null result counts as
+    passing (a missing optional value is not a violation; a missing required value is
+    reported by the `value_required` rule instead). `requires` names the context columns
+    (see `schemas.lookups`) the check needs; when a context is unavailable (no warehouse,
+    e.g. `countyflow check`), the rule is not evaluated.
     """
 
     id: str
@@ -87,11 +90,22 @@ class Rule:
     column: str
     message_zh: str
     message_en: str
-    passes: Callable[[], pl.Expr]
-    requires: tuple[str, ...] = ()
+    check: RuleCheck
     fix_zh: str = ""
     """怎么改: one short line telling the clerk how to correct a failing row."""
     fix_en: str = ""
+
+    def passes(self) -> pl.Expr:
+        return self.check.expression(self.column)
+
+    @property
+    def requires(self) -> tuple[str, ...]:
+        return self.check.requires
+
+    @property
+    def condition(self) -> str:
+        """The condition in words, for the docs."""
+        return self.check.describe(self.column)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import polars as pl
 from countyflow.periods import PeriodKind
 from countyflow.reference import reference_path
 from schemas._common import county_column
+from schemas.checks import Custom, Pattern
 from schemas.contract import Column, Contract, Rule
 from schemas.contract import ColumnType as T
 from schemas.contract import Severity as S
@@ -52,20 +53,21 @@ CONTRACT = Contract(
     rules=(
         Rule("facility_code_format", S.ERROR, "facility_code",
              "机构代码应为 6–18 位数字或大写字母", "facility code must be 6–18 digits or capital letters",
-             lambda: pl.col("facility_code").str.contains(r"^[0-9A-Z]{6,18}$"),
+             Pattern("[0-9A-Z]{6,18}"),
              fix_zh="抄录机构代码，只用数字和大写字母，去掉“-”和空格",
              fix_en="copy the facility code using digits and capital letters only, without '-' or spaces"),
         Rule("department_new", S.WARNING, "department",
              "首次出现的科室名称，请核实", "a department never seen before; please check",
-             lambda: pl.col("ctx_department_known"),
-             requires=("ctx_department_known",),
+             Custom(lambda: pl.col("ctx_department_known"), "`department` reported before",
+                    requires=("ctx_department_known",)),
              fix_zh="核对科室名称是否与以往月份一致；确为新科室的可不改",
              fix_en="check the name matches earlier months; if it is a new department, leave it"),
         Rule("surgeries_spike", S.WARNING, "surgeries",
              "手术台次超过该科室近 12 个月中位数的 3 倍，请核实",
              "surgeries exceed 3 × this department's median of the previous 12 months; please check",
-             lambda: pl.col("surgeries") <= SURGERY_SPIKE_FACTOR * pl.col("ctx_surgeries_median_12m"),
-             requires=("ctx_surgeries_median_12m",),
+             Custom(lambda: pl.col("surgeries") <= SURGERY_SPIKE_FACTOR * pl.col("ctx_surgeries_median_12m"),
+                    f"`surgeries` ≤ {SURGERY_SPIKE_FACTOR} × the department's median of the previous 12 months",
+                    requires=("ctx_surgeries_median_12m",)),
              fix_zh="核对是否多填一位或填了累计数；属实的可不改",
              fix_en="check for an extra digit or a cumulative figure; if correct, leave it"),
     ),

@@ -6,6 +6,7 @@ import polars as pl
 
 from countyflow.periods import PeriodKind
 from schemas._common import county_column
+from schemas.checks import AtMost, Between, Custom, Pattern
 from schemas.contract import Column, Contract, Rule
 from schemas.contract import ColumnType as T
 from schemas.contract import Severity as S
@@ -43,22 +44,23 @@ CONTRACT = Contract(
     rules=(
         Rule("school_code_format", S.ERROR, "school_code",
              "学校代码应为 10 位数字", "school code must be 10 digits",
-             lambda: pl.col("school_code").str.contains(r"^\d{10}$"),
+             Pattern("[0-9]{10}"),
              fix_zh="抄录学校的 10 位学校标识码，不加空格或文字",
              fix_en="copy the school's 10-digit national identifier, without spaces or words"),
         Rule("grade_range", S.ERROR, "grade",
              "年级应为 1 至 3", "grade must be 1 to 3",
-             lambda: pl.col("grade").is_between(1, 3),
+             Between(1, 3),
              fix_zh="核对年级列：是否误填了入学年份或班级号",
              fix_en="check whether a cohort year or class number went into the grade column"),
         Rule("dropouts_exceed_enrolled", S.ERROR, "dropouts",
              "流失学生数不能大于在校生数", "dropouts cannot exceed students enrolled",
-             lambda: pl.col("dropouts") <= pl.col("enrolled"),
+             AtMost("enrolled"),
              fix_zh="核对两个数，是否填错了列",
              fix_en="check both figures, and whether they were put in the wrong columns"),
         Rule("intake_in_upper_grade", S.WARNING, "new_intake",
              "二、三年级一般不应有招生数，请核实", "new intake reported for grade 2 or 3; please check",
-             lambda: (pl.col("grade") <= 1) | (pl.col("new_intake") == 0),
+             Custom(lambda: (pl.col("grade") <= 1) | (pl.col("new_intake") == 0),
+                    "`new_intake` = 0 in grades 2 and 3"),
              fix_zh="新生只计入一年级；二、三年级的招生数填 0",
              fix_en="count new students in grade 1 only; write 0 for grades 2 and 3"),
     ),

@@ -2,7 +2,7 @@
 connects at import time.
 
 Public API: `make_engine` (engine), `ensure_warehouse` (schema: migrations, reference
-data, marts), `record_submission`, `processed_status`, `waiting_submissions`,
+data, marts), `record_submission`, `waiting_submissions`,
 `submission_ref` (load), `fetch_lookups` (lookups), `read_mart` and `MARTS` (marts),
 `AccessPlan` and `apply_access` (access: PostgreSQL roles and row-level security).
 Where objects live on each backend: `warehouse.layout`; migrations: `warehouse.migrate`.

@@ -19,8 +19,9 @@ Checks are derived, not hand-listed per table:
   a fact's date key agrees with its date; a fact points at the dimension version valid
   at the start of its period (warning);
 - SPEC §4 rules: every count column of a contract is ≥ 0 in its fact table, and every
-  error-severity row rule of a contract is mirrored (`RULE_MIRRORS`: the predicate is
-  written here, table, column, severity and message come from the contract);
+  error-severity row rule of a contract is checked again, translated from the check it
+  is declared with (`schemas.checks`; table, column, severity and message come from the
+  contract too);
 - reconciliations: the ledger conserves rows; each current accepted submission has
   exactly `rows_loaded` fact rows and facts belong only to current accepted
   submissions; mart totals equal fact totals (`MART_SOURCES`).
@@ -42,6 +43,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from schemas import CONTRACTS
+from schemas.checks import DECLARED, AtMost, Between, InPeriod, NotBefore, Pattern, Registered
 from schemas.contract import ColumnType, Contract, Rule
 from warehouse.marts import CHILDCARE_KPIS, HEALTH_KPIS, MARTS, VOCATIONAL_KPIS
 from warehouse.models import (
@@ -435,80 +437,15 @@ def version_checks(
 
 
 # ------------------------------------------------------------------- SPEC §4 (contracts)
+#
+# Each error-severity rule is checked again in the warehouse, translated from the check it
+# is declared with (`schemas.checks`): table, column, bounds, severity and message all
+# come from the contract. Warning rules are not: their rows are loaded by design and
+# listed in audit_issue.
 
 
-@dataclass(frozen=True)
-class Between:
-    """min ≤ value ≤ max (strict where asked); NULL passes (an optional value)."""
-
-    min_value: float | None
-    max_value: float | None = None
-    strict_min: bool = False
-
-
-@dataclass(frozen=True)
-class NotAbove:
-    """value ≤ other column (both present)."""
-
-    other: str
-
-
-@dataclass(frozen=True)
-class NotBelow:
-    """value ≥ other column (both present)."""
-
-    other: str
-
-
-@dataclass(frozen=True)
-class Pattern:
-    """A code matches `pattern` in full. Only bracket expressions and {m,n} counts: the
-    part of `SIMILAR TO` that DuckDB and PostgreSQL read alike (GX's regex expectation
-    raises "Regex is not supported for dialect duckdb")."""
-
-    pattern: str
-
-    def __post_init__(self) -> None:
-        if not re.fullmatch(r"(\[[0-9A-Za-z-]+\](\{\d+(,\d+)?\})?)+", self.pattern):
-            raise ValueError(f"not a portable SIMILAR TO pattern: {self.pattern!r}")
-
-
-@dataclass(frozen=True)
-class InPeriod:
-    """A date lies within its row's period (dim_period start … end)."""
-
-
-@dataclass(frozen=True)
-class Registered:
-    """A site has a registry row (fact_childcare_site_season) in its county and period."""
-
-
-RuleMirror = Between | NotAbove | NotBelow | Pattern | InPeriod | Registered
-
-RULE_MIRRORS: Mapping[str, RuleMirror] = {
-    # codes live in the SCD2 dimension whose natural key they are
-    "school_code_format": Pattern("[0-9]{10}"),
-    "site_code_format": Pattern("[0-9A-Za-z-]{4,32}"),
-    "facility_code_format": Pattern("[0-9A-Z]{6,18}"),
-    # values
-    "grade_range": Between(1, 3),
-    "hours_out_of_range": Between(0, 12, strict_min=True),
-    "meal_subsidy_out_of_range": Between(0, 50),
-    "volunteers_below_one": Between(1),
-    "dropouts_exceed_enrolled": NotAbove("enrolled"),
-    "left_behind_exceed_enrolled": NotAbove("children_enrolled"),
-    "relocated_exceed_enrolled": NotAbove("children_enrolled"),
-    "end_before_start": NotBelow("start_date"),
-    # context
-    "start_outside_season": InPeriod(),
-    "end_outside_season": InPeriod(),
-    "date_outside_season": InPeriod(),
-    "site_not_registered": Registered(),
-}
-"""How each error-severity contract rule is checked in the warehouse, by rule id.
-Warning rules are not mirrored: their rows are loaded by design and listed in
-audit_issue. tests/warehouse/test_quality.py fails when a contract gains an error rule
-that is missing here."""
+class UndeclaredRuleError(ValueError):
+    """An error rule whose check has no warehouse form (a `Custom` check)."""
 
 
 def _code_dimension(column: str, dims: Mapping[str, Scd2]) -> str:
@@ -519,22 +456,21 @@ def _code_dimension(column: str, dims: Mapping[str, Scd2]) -> str:
     raise ValueError(f"no SCD2 dimension has the natural key {column!r}")
 
 
-def _mirror(
-    contract: Contract, rule: Rule, mirror: RuleMirror, dims: Mapping[str, Scd2]
-) -> Check:
+def rule_check(contract: Contract, rule: Rule, dims: Mapping[str, Scd2]) -> Check:
+    """The warehouse check of a contract rule, from the check the rule is declared with."""
     fact = FACT_MODELS[contract.dataset].__table__.name
     col = rule.column
     text = f"{rule.message_en} / {rule.message_zh} (contract rule {rule.id})"
     severity: Severity = "error" if rule.severity.value == "error" else "warning"
-    match mirror:
+    match rule.check:
         case Between(min_value, max_value, strict_min):
             return _column(f"{fact}.{col}.{rule.id}", fact, col,
                            "ExpectColumnValuesToBeBetween", text, severity,
                            min_value=min_value, max_value=max_value, strict_min=strict_min)
-        case NotAbove(other):
+        case AtMost(other):
             return _pair(f"{fact}.{col}.{rule.id}", fact, other, col, text, severity,
                          column=col)
-        case NotBelow(other):
+        case NotBefore(other):
             return _pair(f"{fact}.{col}.{rule.id}", fact, col, other, text, severity)
         case Pattern(pattern):
             dim = _code_dimension(col, dims)
@@ -561,13 +497,17 @@ def _mirror(
                                 WHERE rd.site_code = d.site_code AND r.period = b.period
                                   AND r.county_code = b.county_code)""",
                          text, severity)
-    raise TypeError(mirror)  # pragma: no cover
+    raise UndeclaredRuleError(
+        f"{contract.dataset}.{rule.id}: an error rule needs a check the warehouse can repeat "
+        f"({', '.join(kind.__name__ for kind in DECLARED)}), not {type(rule.check).__name__}")
 
 
-def contract_checks(dims: Mapping[str, Scd2]) -> Iterator[Check]:
-    """Counts ≥ 0 and every mirrored error rule, per dataset contract."""
+def contract_checks(
+    dims: Mapping[str, Scd2], contracts: Mapping[str, Contract] = CONTRACTS
+) -> Iterator[Check]:
+    """Counts ≥ 0 and every error rule, per dataset contract."""
     seen: set[str] = set()
-    for dataset, contract in CONTRACTS.items():
+    for dataset, contract in contracts.items():
         fact = FACT_MODELS[dataset].__table__
         for column in contract.columns:
             if column.type is ColumnType.COUNT and column.name in fact.columns:
@@ -575,8 +515,8 @@ def contract_checks(dims: Mapping[str, Scd2]) -> Iterator[Check]:
                               "ExpectColumnValuesToBeBetween",
                               f"{column.name} is a count: an integer ≥ 0 (SPEC §4)", min_value=0)
         for rule in contract.rules:
-            if rule.severity.value == "error" and rule.id in RULE_MIRRORS:
-                check = _mirror(contract, rule, RULE_MIRRORS[rule.id], dims)
+            if rule.severity.value == "error":
+                check = rule_check(contract, rule, dims)
                 if check.name not in seen:  # a code rule shared by several contracts
                     seen.add(check.name)
                     yield check
@@ -750,7 +690,9 @@ def checks_after_loading(checks: Sequence[Check], datasets: Iterable[str]) -> tu
     return tuple(check for check in checks if check.table not in untouched | unchanged_marts)
 
 
-def build_checks(metadata: sa.MetaData = Base.metadata) -> tuple[Check, ...]:
+def build_checks(
+    metadata: sa.MetaData = Base.metadata, contracts: Mapping[str, Contract] = CONTRACTS
+) -> tuple[Check, ...]:
     """Every check of the gate, in a stable order (tables, then reconciliations)."""
     dims = scd2_dimensions(metadata)
     refs = references(metadata)
@@ -764,7 +706,7 @@ def build_checks(metadata: sa.MetaData = Base.metadata) -> tuple[Check, ...]:
                 checks += reference_checks(table, ref)
         checks += date_key_checks(table, refs)
         checks += version_checks(table, refs, dims)
-    checks += contract_checks(dims)
+    checks += contract_checks(dims, contracts)
     checks += derived_checks()
     checks += ledger_checks()
     checks += mart_checks(metadata)
@@ -777,7 +719,6 @@ def build_checks(metadata: sa.MetaData = Base.metadata) -> tuple[Check, ...]:
 
 __all__ = [
     "MART_SOURCES",
-    "RULE_MIRRORS",
     "SEVERITIES",
     "Check",
     "CheckResult",

@@ -172,16 +172,6 @@ def record_submission(
         return decision.status
 
 
-def processed_status(engine: Engine, submission_id: str) -> str | None:
-    """The ledger status of a submission, None if never recorded. The flow skips a file
-    whose status is not None and not `waiting` (idempotency by SHA-256)."""
-    with engine.connect() as conn:
-        status = conn.execute(
-            sa.select(_ledger.c.status).where(_ledger.c.submission_id == submission_id)
-        ).scalar_one_or_none()
-    return None if status is None else str(status)
-
-
 def waiting_submissions(engine: Engine) -> list[dict[str, Any]]:
     """Every `waiting` submission with all its ledger columns, oldest first per partition
     (see `submission_ref` to rebuild its SubmissionRef)."""

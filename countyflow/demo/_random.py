@@ -83,6 +83,3 @@ def allocate(total: int, weights: Sequence[float], minimum: int | Sequence[int] 
         parts[i] += 1
     return [low + part for low, part in zip(minimums, parts, strict=True)]
 
-
-def lognormal_weights(rng: random.Random, count: int, median: float, sigma: float) -> list[float]:
-    return [median * math.exp(rng.gauss(0.0, sigma)) for _ in range(count)]

@@ -162,9 +162,6 @@ class DemoManifest:
     scale: int
     files: tuple[DemoFile, ...]
 
-    def final_files(self) -> tuple[DemoFile, ...]:
-        return tuple(f for f in self.files if f.final)
-
     def lifecycle_cases(self) -> tuple[DemoFile, ...]:
         return tuple(f for f in self.files if f.case is not None)
 

@@ -162,12 +162,6 @@ class DemoTargets:
                 return target
         return None
 
-    def named_site(self, site_name: str) -> NamedSite:
-        for site in self.named_sites:
-            if site.site_name == site_name:
-                return site
-        raise KeyError(site_name)
-
     def scaled(self, scale: int) -> DemoTargets:
         """The figures of a demo generated with `scale` (see the module docstring)."""
         if scale < 1:

@@ -10,26 +10,29 @@ the measures, including derived ones. Output columns and dtypes are fixed per da
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from importlib import import_module
+from pkgutil import iter_modules
 from types import ModuleType
 
 import polars as pl
 
 from countyflow.ingest.model import SubmissionRef
-from countyflow.transform import (
-    childcare_daily,
-    childcare_sites,
-    childcare_volunteers,
-    health_monthly,
-    vocational_enrollment,
-)
 
-_MODULES: tuple[ModuleType, ...] = (
-    vocational_enrollment,
-    childcare_sites,
-    childcare_daily,
-    childcare_volunteers,
-    health_monthly,
-)
+
+def _discover_transforms() -> tuple[ModuleType, ...]:
+    """Every module of this package that names a `DATASET` (found by looking, as the
+    contracts are: adding a dataset adds a module, not a line here)."""
+    found = []
+    for info in sorted(iter_modules(__path__), key=lambda info: info.name):
+        module = import_module(f"{__name__}.{info.name}")
+        if not info.name.startswith("_") and hasattr(module, "DATASET"):
+            if info.name != module.DATASET:
+                raise ValueError(f"countyflow/transform/{info.name}.py transforms {module.DATASET!r}")
+            found.append(module)
+    return tuple(found)
+
+
+_MODULES = _discover_transforms()
 
 Transform = Callable[[pl.DataFrame, SubmissionRef], pl.DataFrame]
 

@@ -18,21 +18,14 @@ from countyflow.transform._common import (
     first_per,
     partition,
 )
+from schemas import contract_for
+from schemas.contract import ColumnType
 
 DATASET = "health_monthly"
 
-MEASURES: tuple[str, ...] = (
-    "beds_open",
-    "surgeries",
-    "interventional_procedures",
-    "outpatient_visits",
-    "inpatient_admissions",
-    "resident_experts",
-    "experts_dispatched",
-    "visiting_experts",
-    "local_surgeons_independent",
-    "returned_patients",
-)
+MEASURES: tuple[str, ...] = tuple(
+    column.name for column in contract_for(DATASET).columns if column.type is ColumnType.COUNT)
+"""The contract's counts, in its order."""
 
 SCHEMA: dict[str, pl.DataType] = {
     **PARTITION_SCHEMA,

@@ -103,3 +103,17 @@ def test_empty_frame_gives_empty_facts() -> None:
                                  b.ref("childcare_volunteers", "2025-summer"))
     assert facts.height == 0
     assert facts.schema == pl.Schema(FACT_SCHEMAS["childcare_volunteers"])
+
+
+def test_every_contract_measure_reaches_the_transform_schema_and_the_fact_table() -> None:
+    """Counts and decimals are declared once, in the contract: a measure added there and
+    forgotten in the transform or the fact model fails here, not in a run."""
+    from schemas import CONTRACTS
+    from schemas.contract import ColumnType
+    from warehouse.models import FACT_MODELS
+
+    for dataset, contract in CONTRACTS.items():
+        measures = {c.name for c in contract.columns if c.type in (ColumnType.COUNT, ColumnType.DECIMAL)}
+        assert measures <= set(FACT_SCHEMAS[dataset]), dataset
+        assert measures <= set(FACT_MODELS[dataset].__table__.columns.keys()), dataset
+    assert set(TRANSFORMS) == set(CONTRACTS) == set(FACT_MODELS)

@@ -15,8 +15,8 @@ from countyflow.ingest.model import ISSUE_SCHEMA, SubmissionStatus, ValidationRe
 from countyflow.transform import transform_submission
 from tests.warehouse import builders as b
 from tests.warehouse.backends import SqlNames
+from warehouse.ledger_queries import processed_statuses
 from warehouse.load import (
-    processed_status,
     record_submission,
     redact_url,
     submission_ref,
@@ -88,7 +88,7 @@ def test_load_each_dataset(warehouse_engine: Engine, dataset: str) -> None:
         len(data), len(data), 0, 0)
     assert row["first_seen_at"] == row["processed_at"]
     assert row["modified_at"] == b.T0.replace(tzinfo=None)  # stored as naive UTC
-    assert processed_status(warehouse_engine, submission.submission_id) == "accepted"
+    assert processed_statuses(warehouse_engine, [submission.submission_id]).get(submission.submission_id) == "accepted"
 
 
 def test_load_site_dependent_datasets(warehouse_engine: Engine) -> None:
@@ -257,7 +257,7 @@ def test_waiting_submission_is_loaded_later(warehouse_engine: Engine) -> None:
     valid = b.valid_frame("childcare_daily", days)
     assert record_submission(warehouse_engine, daily, b.waiting(valid, warnings=1), None) \
         == "waiting"
-    assert processed_status(warehouse_engine, daily.submission_id) == "waiting"
+    assert processed_statuses(warehouse_engine, [daily.submission_id]).get(daily.submission_id) == "waiting"
     assert fact_count(warehouse_engine, "fact_childcare_daily") == 0
     first_seen = ledger(warehouse_engine, daily.submission_id)["first_seen_at"]
 
@@ -308,7 +308,7 @@ def test_fact_rows_must_match_rows_loaded(warehouse_engine: Engine) -> None:
         record_submission(warehouse_engine, submission, b.accepted(valid), facts)
     with pytest.raises(ValueError, match="fact frame"):
         record_submission(warehouse_engine, submission, b.accepted(valid), None)
-    assert processed_status(warehouse_engine, submission.submission_id) is None
+    assert processed_statuses(warehouse_engine, [submission.submission_id]).get(submission.submission_id) is None
 
 
 # Facts have no FOREIGN KEY constraints (warehouse.models): the loader itself must refuse
@@ -338,7 +338,7 @@ def test_a_fact_naming_a_missing_member_is_refused(warehouse_engine: Engine, col
         .otherwise(pl.col(column)).cast(facts.schema[column]).alias(column))
     with pytest.raises(RuntimeError, match=f"inserted {len(data) - 1} of {len(data)} fact rows"):
         record_submission(warehouse_engine, submission, b.accepted(valid), facts)
-    assert processed_status(warehouse_engine, submission.submission_id) is None
+    assert processed_statuses(warehouse_engine, [submission.submission_id]).get(submission.submission_id) is None
     assert fact_count(warehouse_engine, table) == 0
 
 
