@@ -3,13 +3,18 @@
 The judgement (overdue, late) is `countyflow.completeness`, shared with the nightly
 completeness flow and the run report, so all three say the same thing.
 
-Exit codes: 0, or 75 (EX_TEMPFAIL, as `countyflow run`) when the DuckDB warehouse file
-stayed in use by another process for longer than `COUNTYFLOW_WAREHOUSE_LOCK_TIMEOUT`.
+It only reads: a warehouse that does not exist, was never set up or is older than this
+countyflow is said so (exit 2) — never created or migrated here; `countyflow run` does that.
+
+Exit codes: 0; 2 no (up-to-date) warehouse; 75 (EX_TEMPFAIL, as `countyflow run`) when the
+DuckDB warehouse file stayed in use by another process for longer than
+`COUNTYFLOW_WAREHOUSE_LOCK_TIMEOUT`.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 
@@ -26,6 +31,7 @@ from countyflow.completeness import (
 from countyflow.settings import Settings
 
 MAX_PROBLEMS_SHOWN = 40
+EXIT_NO_WAREHOUSE = 2
 
 
 def show_status(settings: Settings, as_of: date | None = None) -> int:
@@ -33,11 +39,21 @@ def show_status(settings: Settings, as_of: date | None = None) -> int:
     from tasks.resources import warehouse_engine
     from warehouse.engine import WarehouseBusyError
     from warehouse.marts import read_mart
-    from warehouse.schema import ensure_warehouse
+    from warehouse.migrate import current_revision, head_revision
 
+    missing = _missing_duckdb_file(settings)
+    if missing is not None:  # a read-only command never creates the warehouse
+        console.print(f"No warehouse at {missing} yet: `countyflow run` (or `countyflow demo`) creates it.")
+        return EXIT_NO_WAREHOUSE
     try:
         engine = warehouse_engine(settings)
-        ensure_warehouse(engine)
+        with engine.connect() as conn:
+            revision = current_revision(conn)
+        if revision != head_revision():  # read, never migrate: `run` brings it up to date
+            console.print(f"The warehouse at {settings.safe_warehouse_url()} is "
+                          f"{'not set up' if revision is None else 'older than this countyflow'}: "
+                          "`countyflow run` brings it up to date.")
+            return EXIT_NO_WAREHOUSE
         status = read_mart(engine, "mart_submission_status")
     except WarehouseBusyError as exc:  # the message names the file, never a password
         console.print(f"[red]countyflow status could not read the warehouse:[/] {exc}")
@@ -64,3 +80,14 @@ def show_status(settings: Settings, as_of: date | None = None) -> int:
             console.print(f"… and {problems.height - MAX_PROBLEMS_SHOWN} more.")
     console.print(f"Legend: {LEGEND}")
     return 0
+
+
+def _missing_duckdb_file(settings: Settings) -> Path | None:
+    """The DuckDB warehouse file when it does not exist (opening it would create it)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.sqlalchemy_url())
+    if url.get_backend_name() != "duckdb" or url.database in (None, "", ":memory:"):
+        return None
+    path = Path(url.database).expanduser()
+    return None if path.exists() else path

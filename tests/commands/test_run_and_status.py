@@ -149,3 +149,25 @@ def test_a_login_the_server_refuses_fails_at_once_without_the_password(tmp_path:
     output = " ".join(result.output.split())
     assert "refused the connection" in output and "does not exist" in output
     assert "pw-never-shown" not in output
+
+
+def test_status_only_reads_it_never_creates_or_migrates_the_warehouse(tmp_path: Path) -> None:
+    """A read-only command: a missing DuckDB file stays missing, an empty one stays empty."""
+    import duckdb
+
+    from countyflow.settings import Settings
+    from tasks.resources import _engine_for, warehouse_engine
+
+    path = tmp_path / "nowhere.duckdb"
+    result = CliRunner().invoke(app, ["status", "--warehouse", f"duckdb:///{path}"])
+    assert result.exit_code == 2 and "No warehouse at" in result.output and "countyflow run" in result.output
+    assert not path.exists()
+
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    result = CliRunner().invoke(app, ["status", "--warehouse", f"duckdb:///{empty}"])
+    warehouse_engine(Settings(warehouse_url=f"duckdb:///{empty}")).dispose()  # this process's connection
+    _engine_for.cache_clear()
+    assert result.exit_code == 2 and "not set up" in result.output
+    with duckdb.connect(str(empty)) as conn:
+        assert conn.execute("SELECT count(*) FROM duckdb_tables()").fetchone() == (0,)
