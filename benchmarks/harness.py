@@ -2,13 +2,17 @@
 
 Per backend and repetition, in this order, each in a fresh child process:
 B0 (I/O limit), B1 (pandas + pandera + to_sql), B2 (countyflow's pure functions, no
-Prefect), W0 (an empty Prefect flow run), W1 (cold load), W2 (re-run, nothing new), W3
-(re-run after 5 % of the files were corrected), W4 (the whole landing zone again into a
-fresh warehouse, archive and hash cache kept). The landing zone is restored after W4.
-Every child gets an empty database of its own except W2/W3, which continue W1's.
+Prefect), B3/B3a (dlt, merge / append), W0 (an empty Prefect flow run), W1 (cold load),
+W2 (re-run, nothing new), W3 (re-run after 5 % of the files were corrected), W4 (the whole
+landing zone again into a fresh warehouse, archive and hash cache kept), W5/W5b
+(`countyflow run` from a shell, cold then nothing new). The landing zone is restored
+after W4, so W5 loads the same files as W1. Every child gets an empty database of its
+own except W2/W3, which continue W1's, and W5b, which continues W5's.
 
-A Prefect server is started for the run (or `api_url` is used), so no child pays for
-starting a temporary one: the flow runs are timed against a running API, as in production.
+A Prefect server is started for the run (or `api_url` is used), so W0–W4 do not pay for
+starting a temporary one: those flow runs are timed against a running API, as in
+production. W5/W5b are what a user feels instead: no API URL, each process starts its own
+temporary server, and the quality gate runs.
 """
 
 from __future__ import annotations
@@ -35,16 +39,20 @@ from benchmarks.measure import RESULT_PREFIX
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ("duckdb", "postgresql")
-ORDER = ("B0", "B1", "B2", "W0", "W1", "W2", "W3", "W4")
+ORDER = ("B0", "B1", "B2", "B3", "B3a", "W0", "W1", "W2", "W3", "W4", "W5", "W5b")
 DESCRIPTIONS = {
     "B0": "I/O limit: CSV → untyped table (DuckDB read_csv+INSERT / PostgreSQL COPY), no validation",
     "B1": "pandas + pandera (pandas backend) + DataFrame.to_sql",
     "B2": "countyflow pure functions in a plain loop (no Prefect)",
+    "B3": "dlt: Arrow tables, merge on each dataset's natural key (no validation, ledger, SCD2…)",
+    "B3a": "dlt: Arrow tables, append",
     "W0": "empty Prefect flow run (fixed cost of a run)",
     "W1": "countyflow flow, cold load",
     "W2": "countyflow flow, re-run with nothing new",
     "W3": "countyflow flow, re-run after 5 % of files corrected",
     "W4": "countyflow flow, whole landing zone into a fresh warehouse (archive kept)",
+    "W5": "`countyflow run` from a shell: fresh process and Prefect home, temporary server, quality gate on; cold",
+    "W5b": "W5 again (same Prefect home): nothing new",
 }
 DEFAULT_PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -220,11 +228,19 @@ def run(*, scale: int, backends: Sequence[str] = BACKENDS, repeat: int = 1,
                             continue
                         if workload == "W3":
                             lz.write_files(landing, changed)
+                        if workload == "W5":  # the original landing zone, as W1 saw it
+                            lz.write_files(landing, restore)
                         spec: dict[str, Any] = {
                             "workload": workload, "backend": backend, "landing": str(landing),
                             "b0_dir": str(b0_dir), "state": str(state / workload),
                         }
-                        if workload in ("W1", "W2", "W3"):
+                        if workload in ("W5", "W5b"):
+                            # One warehouse and one Prefect home for the pair; W5 starts empty.
+                            if workload == "W5":
+                                warehouse = databases.new(backend, "w5")
+                            spec["state"] = str(state / "W5")
+                            spec["url"] = warehouse
+                        elif workload in ("W1", "W2", "W3"):
                             # One warehouse, archive and report folder for the W1→W3 sequence.
                             if workload == "W1" or not warehouse:
                                 warehouse = databases.new(backend, "w")
@@ -341,6 +357,7 @@ def markdown(result: Run) -> str:
     for backend in result.backends:
         w2, w0 = summary.get((backend, "W2")), summary.get((backend, "W0"))
         w1 = summary.get((backend, "W1"))
+        w5b = summary.get((backend, "W5b"))
         rows = [
             ("W1 / B0 (time)", _ratio(summary, backend, "W1", "B0"), "≤ 2"),
             ("B1 / W1 (time: how many times faster than pandas)",
@@ -350,6 +367,11 @@ def markdown(result: Run) -> str:
             ("load alone / B0 (throughput: B2's rows loaded per second inside record_submission)",
              load_throughput_ratio(summary, backend), "≥ 0.5 (PostgreSQL vs raw COPY)"),
             ("W1 / B2 (Prefect overhead)", _ratio(summary, backend, "W1", "B2"), "≤ 1.15"),
+            ("W1 / B3 (time: countyflow over dlt merge on the same rows)",
+             _ratio(summary, backend, "W1", "B3"), "< 1"),
+            ("W1 / B3a (time: countyflow over dlt append)", _ratio(summary, backend, "W1", "B3a"), "—"),
+            ("W5b (seconds: `countyflow run` with nothing new, end to end)",
+             w5b.seconds if w5b else None, "≤ 10 s"),
             ("W2 − W0 (seconds beyond a flow run's fixed cost)",
              (w2.seconds - w0.seconds) if w2 and w0 else None, "≤ 2 s"),
             ("W1 peak RSS MB", w1.rss_mb if w1 else None, "flat in the number of files"),

@@ -91,7 +91,8 @@ def convert_for_b0(landing: Path, target: Path) -> dict[str, object]:
     XLSX and JSON (and GB18030 CSV) are converted here, outside the timed section, with
     countyflow's own reader (which also drops personal columns); B0 then only reads CSV
     text and inserts it, untyped and unvalidated. Returns {dataset: [csv paths]}, rows, and
-    each landing file's CSV (`by_source`, which B1 reads for the workbooks).
+    each landing file's CSV (`by_source`, which B1 reads for the workbooks), and each CSV's
+    county and period from its landing path (`partitions`, which B3 keys its merge on).
     """
     from countyflow.ingest.discover import is_junk, parse_landing_path
     from countyflow.ingest.model import SOURCE_ROW, SubmissionRejected
@@ -101,6 +102,7 @@ def convert_for_b0(landing: Path, target: Path) -> dict[str, object]:
     shutil.rmtree(target, ignore_errors=True)
     files: dict[str, list[str]] = {}
     by_source: dict[str, str] = {}
+    partitions: dict[str, tuple[str, str]] = {}
     rows = 0
     for number, path in enumerate(sorted(p for p in landing.rglob("*") if p.is_file())):
         relative = path.relative_to(landing).as_posix()
@@ -122,7 +124,8 @@ def convert_for_b0(landing: Path, target: Path) -> dict[str, object]:
         frame.write_csv(out)
         files.setdefault(where.dataset, []).append(str(out))
         by_source[relative] = str(out)
+        partitions[str(out)] = (where.county_code, where.period)
         rows += frame.height
-    manifest = {"files": files, "rows": rows, "by_source": by_source}
+    manifest = {"files": files, "rows": rows, "by_source": by_source, "partitions": partitions}
     (target / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     return manifest

@@ -179,9 +179,74 @@ def workload_b0(spec: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": seconds, "files": sum(len(f) for f in manifest["files"].values()), "rows": rows}
 
 
+def workload_dlt(spec: dict[str, Any]) -> dict[str, Any]:
+    """B3 (dlt, merge on the natural key) and B3a (dlt, append): `benchmarks.dlt_peer`."""
+    from benchmarks.dlt_peer import load_with_dlt
+
+    manifest = json.loads((Path(spec["b0_dir"]) / "manifest.json").read_text(encoding="utf-8"))
+    mode = "merge" if spec["workload"] == "B3" else "append"
+    start = time.perf_counter()
+    rows = load_with_dlt(manifest, backend=spec["backend"], url=spec["url"], mode=mode,
+                         pipelines_dir=Path(spec["state"]) / "dlt")
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "files": sum(len(f) for f in manifest["files"].values()),
+            "rows": manifest["rows"], "rows_loaded": rows}
+
+
+def _ledger_totals(url: str) -> tuple[int, int]:
+    """Submissions and rows read, as the warehouse's ledger records them."""
+    import sqlalchemy as sa
+
+    from warehouse.engine import make_engine
+    from warehouse.models import AuditSubmission
+
+    engine = make_engine(url)
+    ledger = AuditSubmission.__table__
+    try:
+        with engine.connect() as conn:
+            files, rows = conn.execute(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(ledger.c.rows_in), 0))).one()
+    finally:
+        engine.dispose()
+    return int(files), int(rows)
+
+
+def workload_cli_run(spec: dict[str, Any]) -> dict[str, Any]:
+    """W5 / W5b: `countyflow run` as a user runs it from a shell: a fresh process that starts
+    its own temporary Prefect server (a fresh Prefect home on W5, the same one again on W5b)
+    and runs the quality gate. W5 loads the landing zone cold; W5b finds nothing new. The
+    time is the whole process, start-up and server included; the peak RSS is the CLI
+    process's own (its server is another process)."""
+    import subprocess
+
+    state = Path(spec["state"])
+    state.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env.update({
+        "PREFECT_HOME": str(state / "prefect-home"), "PREFECT_LOGGING_LEVEL": "WARNING",
+        "COUNTYFLOW_ARCHIVE_DIR": str(state / "archive"), "COUNTYFLOW_REPORTS_DIR": str(state / "reports"),
+        "COUNTYFLOW_STAGING_DIR": str(state / "staging"), "COUNTYFLOW_DATA_DOCS_DIR": str(state / "quality"),
+        "COUNTYFLOW_MAX_FILE_BYTES": str(1 << 30), "COUNTYFLOW_MAX_SHEET_CELLS": str(1 << 30),
+        "COUNTYFLOW_RUN_QUALITY_CHECKS": "true",
+    })
+    url = spec["url"].replace("postgresql://", "postgresql+psycopg://")
+    before = _ledger_totals(url) if spec["workload"] == "W5b" else (0, 0)
+    with (state / f"{spec['workload']}.log").open("wb") as log:
+        start = time.perf_counter()
+        child = subprocess.Popen([sys.executable, "-m", "countyflow.cli", "run", "--landing", spec["landing"],
+                                  "--warehouse", url], env=env, stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"countyflow run exited {os.waitstatus_to_exitcode(status)}; see {log.name}")
+    files, rows = _ledger_totals(url)
+    return {"seconds": seconds, "files": files - before[0], "rows": rows - before[1],
+            "rss_mb": usage.ru_maxrss / 1024}
+
+
 WORKLOADS = {
     "W0": workload_null_flow, "W1": workload_flow, "W2": workload_flow, "W3": workload_flow,
     "W4": workload_flow, "B0": workload_b0, "B1": workload_b1, "B2": workload_b2,
+    "B3": workload_dlt, "B3a": workload_dlt, "W5": workload_cli_run, "W5b": workload_cli_run,
 }
 
 
@@ -189,7 +254,7 @@ def main(argv: list[str]) -> int:
     spec = json.loads(argv[1])
     started = time.perf_counter()
     result = WORKLOADS[spec["workload"]](spec)
-    result["rss_mb"] = _peak_rss_mb()
+    result.setdefault("rss_mb", _peak_rss_mb())  # W5 reports its CLI child's
     result["process_s"] = time.perf_counter() - started
     sys.stdout.flush()
     print(RESULT_PREFIX + json.dumps(result), flush=True)

@@ -40,4 +40,11 @@ def test_harness_produces_the_table(prefect_harness: None, tmp_path: Path) -> No
     assert measured["W2"]["files"] == 0  # nothing new
     assert measured["W3"]["files"] >= 1  # the corrected files, and only those
     assert measured["W4"]["rows"] == landing_rows
+    # dlt over the same CSVs: every row appended; merged on the natural key, never more
+    assert measured["B3a"]["extra"]["rows_loaded"] == landing_rows
+    assert 0 < measured["B3"]["extra"]["rows_loaded"] <= landing_rows
+    # `countyflow run` from a shell: the same files cold, then nothing new
+    assert measured["W5"]["rows"] == landing_rows and measured["W5"]["files"] == measured["W1"]["files"]
+    assert measured["W5b"]["files"] == 0
+    assert "| duckdb | W1 / B3 (time: countyflow over dlt merge on the same rows) |" in table
     assert all(m["rss_mb"] > 0 for m in raw["measurements"])
