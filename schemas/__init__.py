@@ -15,10 +15,16 @@ from pkgutil import iter_modules
 from schemas.contract import Contract
 
 
+_VOCABULARY = frozenset({"checks", "contract", "lookups", "pandera"})
+"""The modules that say how contracts are written and used, not datasets: never imported
+by discovery (`schemas.pandera` would pull in Pandera and pandas, seconds of start-up, for
+every command and every run that validates nothing)."""
+
+
 def _discover_contracts() -> dict[str, Contract]:
     contracts: dict[str, Contract] = {}
     for module_info in sorted(iter_modules(__path__), key=lambda info: info.name):
-        if module_info.name.startswith("_"):
+        if module_info.name.startswith("_") or module_info.name in _VOCABULARY:
             continue
         contract = getattr(import_module(f"{__name__}.{module_info.name}"), "CONTRACT", None)
         if isinstance(contract, Contract):
