@@ -170,11 +170,11 @@ def grouped_bar_chart(
     colours = [s.colour or PALETTE[i % len(PALETTE)] for i, s in enumerate(series)]
     parts = _open(width, height, title, description)
     for s_index, s in enumerate(series):  # legend
-        x = left + s_index * 150
+        x: float = left + s_index * 150
         parts.append(f"<rect class='legend' x='{x}' y='30' width='10' height='10' fill='{colours[s_index]}'/>")
         parts.append(f"<text class='legend-label' x='{x + 14}' y='39' font-size='11' fill='#333'>{escape(s.name)}</text>")
     for tick in range(steps + 1):
-        value = peak * tick / steps
+        value: float | None = peak * tick / steps
         x = left + plot_w * tick / steps
         parts.append(f"<line class='grid' x1='{x:.1f}' y1='{top - 4}' x2='{x:.1f}' y2='{height - bottom}' stroke='#e4e4e4'/>")
         parts.append(f"<text class='tick' x='{x:.1f}' y='{height - bottom + 14}' font-size='10' "
