@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from xml.sax.saxutils import escape, quoteattr
 
 PALETTE = ("#1f6f8b", "#99c1d0", "#e07a5f", "#81b29a", "#f2cc8f")
@@ -25,7 +26,7 @@ class Series:
     colour: str | None = None
 
 
-def format_number(value: float | None) -> str:
+def format_number(value: float | Decimal | None) -> str:  # Decimal: a Polars sum may be one
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     if float(value).is_integer():
