@@ -32,7 +32,8 @@ from tasks.stage import fetch_submission_lookups, remove_leftover_staging, stage
 # Staging is CPU-bound (Polars, Pandera): more threads than cores only hold more files in
 # memory at once, so the default runner stages as many submissions at a time as there are cores.
 # The ignore below: Prefect types `task_runner` as TaskRunner[PrefectFuture] (invariant),
-# which none of its own runners is (ThreadPoolTaskRunner is TaskRunner[PrefectConcurrentFuture]).
+# which none of its own runners is (ThreadPoolTaskRunner is TaskRunner[PrefectConcurrentFuture]);
+# PrefectHQ/prefect#16938.
 @flow(name="countyflow-ingest", log_prints=False,
       task_runner=ThreadPoolTaskRunner(max_workers=os.cpu_count() or 1))  # type: ignore[arg-type]
 @one_run_per_warehouse  # two runs never write one warehouse at once
