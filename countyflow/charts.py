@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from xml.sax.saxutils import escape, quoteattr
 
 PALETTE = ("#1f6f8b", "#99c1d0", "#e07a5f", "#81b29a", "#f2cc8f")
@@ -25,7 +26,7 @@ class Series:
     colour: str | None = None
 
 
-def format_number(value: float | None) -> str:
+def format_number(value: float | Decimal | None) -> str:  # Decimal: a Polars sum may be one
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     if float(value).is_integer():
@@ -170,11 +171,11 @@ def grouped_bar_chart(
     colours = [s.colour or PALETTE[i % len(PALETTE)] for i, s in enumerate(series)]
     parts = _open(width, height, title, description)
     for s_index, s in enumerate(series):  # legend
-        x = left + s_index * 150
+        x: float = left + s_index * 150
         parts.append(f"<rect class='legend' x='{x}' y='30' width='10' height='10' fill='{colours[s_index]}'/>")
         parts.append(f"<text class='legend-label' x='{x + 14}' y='39' font-size='11' fill='#333'>{escape(s.name)}</text>")
     for tick in range(steps + 1):
-        value = peak * tick / steps
+        value: float | None = peak * tick / steps
         x = left + plot_w * tick / steps
         parts.append(f"<line class='grid' x1='{x:.1f}' y1='{top - 4}' x2='{x:.1f}' y2='{height - bottom}' stroke='#e4e4e4'/>")
         parts.append(f"<text class='tick' x='{x:.1f}' y='{height - bottom + 14}' font-size='10' "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -53,7 +53,7 @@ WarehouseOption = Annotated[
 
 def _settings(landing: str | None = None, warehouse: str | None = None) -> Settings:
     """Flags override environment (COUNTYFLOW_*), which overrides defaults."""
-    overrides: dict[str, object] = {}
+    overrides: dict[str, Any] = {}  # flag values as given: Settings validates and converts them
     if landing is not None:
         overrides["landing"] = landing
     if warehouse is not None:

@@ -132,7 +132,7 @@ def _exception_name(exc: BaseException) -> str:
 
 def _resolve(function: str) -> StageFunction:
     module, _, name = function.partition(":")
-    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), name)
 
 
 def serve(memory_mb: int) -> None:
@@ -318,7 +318,7 @@ class StagingWorker:
             return self._death()
         kind, value = reply
         if kind == "ok":
-            return value  # type: ignore[no-any-return]
+            return value
         if kind == "too_large":
             self.kill()
             return StageFailure("too_large_when_expanded", f"memory limit {self.memory_mb} MiB ({value})")

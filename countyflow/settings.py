@@ -150,7 +150,8 @@ def _secret_block_value(name: str) -> str:
     """The value of Prefect Secret block `name` (one API call per process and name)."""
     from prefect.blocks.system import Secret
 
-    value = Secret.load(name).get()
+    # Prefect's async_dispatch types `load` as block-or-coroutine; from sync code it is the block.
+    value = Secret.load(name).get()  # type: ignore[union-attr]
     if not isinstance(value, str):
         raise TypeError(f"Prefect Secret block {name!r} must hold a string password")
     return value
@@ -160,10 +161,10 @@ def describe_setting_errors(error: ValidationError | SettingsError) -> list[str]
     """One line per bad setting, naming its environment variable, what was given (never a
     secret's value) and what is allowed — instead of pydantic's multi-line dump."""
     if isinstance(error, SettingsError):  # a value the environment source cannot parse
-        field = re.search(r'field "(\w+)"', str(error))
-        name = f"COUNTYFLOW_{field.group(1).upper()}" if field else "a COUNTYFLOW_ setting"
+        found = re.search(r'field "(\w+)"', str(error))
+        name = f"COUNTYFLOW_{found.group(1).upper()}" if found else "a COUNTYFLOW_ setting"
         return [f"{name}: not valid JSON (e.g. {{\"childcare_daily\": \"partial\"}})"
-                if field and field.group(1) == "dataset_policies" else f"{name}: cannot be parsed"]
+                if found and found.group(1) == "dataset_policies" else f"{name}: cannot be parsed"]
     lines: list[str] = []
     for problem in error.errors():
         field = str(problem["loc"][0]) if problem.get("loc") else "?"

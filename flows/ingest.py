@@ -31,8 +31,11 @@ from tasks.stage import fetch_submission_lookups, remove_leftover_staging, stage
 
 # Staging is CPU-bound (Polars, Pandera): more threads than cores only hold more files in
 # memory at once, so the default runner stages as many submissions at a time as there are cores.
+# The ignore below: Prefect types `task_runner` as TaskRunner[PrefectFuture] (invariant),
+# which none of its own runners is (ThreadPoolTaskRunner is TaskRunner[PrefectConcurrentFuture]);
+# PrefectHQ/prefect#16938.
 @flow(name="countyflow-ingest", log_prints=False,
-      task_runner=ThreadPoolTaskRunner(max_workers=os.cpu_count() or 1))
+      task_runner=ThreadPoolTaskRunner(max_workers=os.cpu_count() or 1))  # type: ignore[arg-type]
 @one_run_per_warehouse  # two runs never write one warehouse at once
 def ingest_landing_zone(settings: Settings | None = None) -> list[SubmissionOutcome]:
     """Process everything new in the landing zone into the warehouse."""
@@ -68,9 +71,10 @@ def build_task_runner(settings: Settings) -> TaskRunner:
     return ThreadPoolTaskRunner(max_workers=os.cpu_count() or 1)
 
 
-def ingest_flow_for(settings: Settings) -> Flow:
+def ingest_flow_for(settings: Settings) -> Flow[[Settings | None], list[SubmissionOutcome]]:
     """The main flow with the task runner the settings ask for."""
-    return ingest_landing_zone.with_options(task_runner=build_task_runner(settings))
+    # Ignored: Prefect's invariant TaskRunner[PrefectFuture] parameter (see the @flow above).
+    return ingest_landing_zone.with_options(task_runner=build_task_runner(settings))  # type: ignore[arg-type]
 
 
 def for_workers(settings: Settings) -> Settings:

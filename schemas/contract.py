@@ -11,6 +11,7 @@ vectorised Polars expression, the warehouse gate's check and the docs all come.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -65,7 +66,7 @@ class Column:
     vocabulary: Mapping[str, tuple[str, ...]] | None = None
 
     @property
-    def dtype(self) -> type[pl.DataType]:
+    def dtype(self) -> builtins.type[pl.DataType]:  # `type` here is the field above
         return POLARS_TYPES[self.type]
 
     @property

@@ -1,4 +1,4 @@
-"""The code's shape, checked like its behaviour: ruff is clean and the layers hold
+"""The code's shape, checked like its behaviour: ruff and mypy are clean and the layers hold
 (`[tool.importlinter]` in pyproject.toml; CONTRIBUTING.md lists them)."""
 
 from __future__ import annotations
@@ -29,3 +29,9 @@ def test_the_layers_hold() -> None:
 def test_ruff_is_clean() -> None:
     done = subprocess.run([_tool("ruff"), "check", "."], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-4000:]
+
+
+def test_mypy_is_clean() -> None:
+    """`[tool.mypy]` in pyproject.toml says what is checked; `.mypy_cache` keeps reruns quick."""
+    done = subprocess.run([_tool("mypy")], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]

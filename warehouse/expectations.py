@@ -38,7 +38,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import sqlalchemy as sa
 
@@ -176,7 +176,8 @@ def apply_severities(
         severity = overrides.get(check.name)
         if severity is None:
             severity = next((v for k, v in globs if fnmatch.fnmatchcase(check.name, k)), None)
-        result.append(replace(check, severity=severity) if severity else check)
+        # cast: the values were checked against SEVERITIES above; Mapping[str, str] cannot say so
+        result.append(replace(check, severity=cast(Severity, severity)) if severity else check)
     return tuple(result)
 
 

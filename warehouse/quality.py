@@ -97,7 +97,8 @@ def _buffered_duckdb_dialect() -> type:
         from duckdb_engine import Dialect
         from sqlalchemy.engine import cursor
 
-        class _BufferedContext(Dialect.execution_ctx_cls):  # type: ignore[misc,name-defined]
+        # Ignored: the base is duckdb-engine's context class, known only as a class attribute.
+        class _BufferedContext(Dialect.execution_ctx_cls):  # type: ignore[misc,valid-type]
             def post_exec(self) -> None:
                 super().post_exec()
                 if self.cursor is not None and self.cursor.description is not None:
@@ -105,7 +106,7 @@ def _buffered_duckdb_dialect() -> type:
                         self.cursor, self.cursor.description, self.cursor.fetchall()
                     )
 
-        class BufferedDuckDBDialect(Dialect):  # type: ignore[misc,valid-type]
+        class BufferedDuckDBDialect(Dialect):
             """duckdb-engine, with every result fetched when the statement runs."""
 
             execution_ctx_cls = _BufferedContext
@@ -234,10 +235,11 @@ def _validate(checks: Sequence[Check], url: str, docs_dir: Path) -> QualityRepor
     results: dict[str, CheckResult] = {}
     for suite_result in suite_results:
         for result in suite_result.results:
-            meta = result.expectation_config.meta or {}
-            name = meta.get(_META_KEY)
-            if name in by_name:
-                results[name] = _check_result(by_name[name], result, url)
+            expectation = result.expectation_config  # Optional in GX's types: then "no result" below
+            meta = (expectation.meta if expectation is not None else None) or {}
+            check_name = meta.get(_META_KEY)
+            if check_name in by_name:
+                results[check_name] = _check_result(by_name[check_name], result, url)
     missing = [name for name in by_name if name not in results]
     if missing:
         raise QualityCheckError(f"GX returned no result for {missing}")
@@ -276,6 +278,7 @@ def _check_result(check: Check, result: ExpectationValidationResult, url: str) -
     values: Mapping[str, Any] = result.result or {}
     error = _exception_message(result)
     count: int | None
+    detail: str | None
     if error is not None:
         count, detail = None, _mask(error, _secrets(url))
     elif check.expectation == "UnexpectedRowsExpectation":

@@ -64,6 +64,7 @@ def staged(conn: Connection, name: str, frame: pl.DataFrame) -> Iterator[sa.Tabl
     table = sa.table(name, *(sa.column(c, _sql_type(t)) for c, t in frame.schema.items()))
     if dialect_name(conn) == "duckdb":
         raw = conn.connection.driver_connection
+        assert raw is not None  # None only once the connection is closed or invalidated
         raw.register(name, frame.to_arrow())
         try:
             yield table
@@ -104,5 +105,6 @@ def copy_into(conn: Connection, name: str, frame: pl.DataFrame) -> None:
     )
     payload = frame.write_csv(null_value="", date_format="%Y-%m-%d")
     raw = conn.connection.driver_connection
+    assert raw is not None  # None only once the connection is closed or invalidated
     with raw.cursor() as cursor, cursor.copy(statement) as copy:
         copy.write(payload)

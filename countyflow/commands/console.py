@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import polars as pl
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -18,7 +18,7 @@ console = Console()
 def frame_table(frame: pl.DataFrame, title: str) -> Table:
     table = Table(title=title, show_lines=False)
     for column in frame.columns:
-        justify = "right" if frame.schema[column].is_numeric() else "left"
+        justify: JustifyMethod = "right" if frame.schema[column].is_numeric() else "left"
         table.add_column(column, justify=justify)
     for row in frame.iter_rows():
         table.add_row(*("" if value is None else _format(value) for value in row))

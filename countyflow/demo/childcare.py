@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import polars as pl
 
@@ -310,7 +311,7 @@ def _county_sites(seed: int, season: str, sites: list[MasterSite], total: int,
     for i, value in zip(free, split, strict=True):
         children[i] = value
     profile = county_profile(sites[0].county_code)
-    rows = []
+    rows: list[dict[str, object]] = []
     for site, enrolled in zip(sites, children, strict=True):
         assert enrolled is not None
         rng = rng_for(seed, "childcare", "site", season, site.site_code)
@@ -429,7 +430,7 @@ def _season_volunteers(seed: int, targets: DemoTargets, sites: pl.DataFrame, sea
     )
 
 
-def _university_rows(seed: int, season: str, sites: list[dict[str, object]], total: int,
+def _university_rows(seed: int, season: str, sites: list[dict[str, Any]], total: int,
                      universities: tuple[str, ...] | None) -> list[dict[str, object]]:
     if total == 0 or not sites:
         return []
@@ -454,7 +455,7 @@ def _university_rows(seed: int, season: str, sites: list[dict[str, object]], tot
     return rows
 
 
-def _other_rows(seed: int, season: str, sites: list[dict[str, object]], total: int) -> list[dict[str, object]]:
+def _other_rows(seed: int, season: str, sites: list[dict[str, Any]], total: int) -> list[dict[str, object]]:
     """One volunteer in charge per site (school staff or community worker), the rest spread."""
     if not sites:
         return []

@@ -111,7 +111,7 @@ def build_vocational(seed: int, targets: DemoTargets, scale: int) -> pl.DataFram
 
 
 def _schools(scale: int) -> list[School]:
-    schools = []
+    schools: list[School] = []
     for copy in range(1, scale + 1):
         for profile in SCHOOLS:
             sequence = 1 + sum(1 for s in schools if s.county_code == profile.county_code)

@@ -196,9 +196,9 @@ def classify_rows(body: pl.DataFrame, *, label_columns: Sequence[str] = (),
     labelled = pl.col("_total") | pl.col("_sub") | pl.col("_which")
     note_like = pl.col("_note") | ((pl.col("_count") == 1) & ~labelled)
     solid = flags.filter(~pl.col("_blank") & ~note_like)["_i"].max()
-    last_solid = -1 if solid is None else int(solid)
+    last_solid = solid if isinstance(solid, int) else -1  # a row index, or None: no rows
     start = flags.filter((pl.col("_i") > last_solid) & pl.col("_note"))["_i"].min()
-    notes_start = flags.height if start is None else int(start)
+    notes_start = start if isinstance(start, int) else flags.height
     sheet_row = body.get_column(SOURCE_ROW) - row_offset
     hidden = (sheet_row.is_in(list(hidden_rows)) if hidden_rows
               else pl.Series([False] * body.height, dtype=pl.Boolean))
@@ -382,7 +382,8 @@ def assemble(header: Sequence[str | None], body: pl.DataFrame, contract: Contrac
     numeric = {name for name in contract.column_names
                if contract.column(name).type in (ColumnType.COUNT, ColumnType.DECIMAL)}
     value_positions = {position for position, name in header_map.positions.items() if name in numeric}
-    value_positions |= set(header_map.categories) | ({header_map.row_total} - {None})  # type: ignore[arg-type]
+    value_positions |= set(header_map.categories) | (
+        {header_map.row_total} if header_map.row_total is not None else set())
     label_columns = [name for index, name in enumerate(cell_columns(body)) if index not in value_positions]
     classes = classify_rows(body, label_columns=label_columns, hidden_rows=sheet.hidden_rows,
                             row_offset=sheet.row_offset)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from typing import cast
 
 import polars as pl
 
@@ -152,14 +153,15 @@ def read_json(data: bytes, contract: Contract, *, expected: Mapping[str, str] | 
     bad = next((index for index, record in enumerate(records, 1) if not isinstance(record, dict)), None)
     if bad is not None:
         raise SubmissionRejected("json_shape", f"record {bad} is not an object")
+    objects = cast(list[dict[str, object]], records)  # each one checked to be a dict just above
     keys: dict[str, None] = {}
-    for record in records:
-        keys.update(dict.fromkeys(record))  # type: ignore[arg-type]
+    for record in objects:
+        keys.update(dict.fromkeys(record))
     header = list(keys)
     if len(header) > max_columns:
         raise SubmissionRejected("too_many_columns", f"{len(header)} > {max_columns}")
     columns = {
-        positional(index): pl.Series([value_text(record.get(key)) for record in records],  # type: ignore[union-attr]
+        positional(index): pl.Series([value_text(record.get(key)) for record in objects],
                                      dtype=pl.Utf8)
         for index, key in enumerate(header)
     }
