@@ -22,6 +22,7 @@ import itertools
 import json
 import os
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,10 +81,6 @@ class Hostile:
     @property
     def file_name(self) -> str:
         return os.fsdecode(self.path).rsplit("/", 1)[-1]
-
-    @property
-    def suffix(self) -> str:
-        return "." + self.file_name.rsplit(".", 1)[-1]
 
     @property
     def county(self) -> str:
@@ -181,12 +178,12 @@ def hostile_cases() -> list[Hostile]:
     accepted = iter(ACCEPTED_COUNTIES)
     cases: list[Hostile] = []
 
-    def content(name: str, file_name: str, build: object, *, status: str = "rejected",
-                rule: str | None = None, check_exit: int | None = 1,
+    def content(name: str, file_name: str, build: bytes | Callable[[str], bytes], *,
+                status: str = "rejected", rule: str | None = None, check_exit: int | None = 1,
                 check_says: tuple[str, ...] = ()) -> None:
+        """A file about its bytes, filed under a county (given to `build`) and `PERIOD`."""
         county = next(accepted if status == "accepted" else place)
         data = build(county) if callable(build) else build
-        assert isinstance(data, bytes)
         path = f"{county}/{SITES}/{PERIOD}/{file_name}".encode()
         cases.append(Hostile(name, path, data, status, rule, check_exit=check_exit,
                              check_says=check_says or ((rule,) if rule else ())))
