@@ -23,7 +23,7 @@ threads or locks from the flow process. Requests and replies are pickles over th
 stdin and a private copy of its stdout; whatever the child prints goes to its stderr, which
 the parent forwards and keeps the tail of (to recognise a native allocation failure).
 
-Every reply carries the worker's peak resident set size so far (`ru_maxrss`), which the
+Every reply carries the worker's peak resident set size so far (`VmHWM`), which the
 staging task logs with the memory limit; a worker that died gives no reply and no figure.
 """
 
@@ -129,10 +129,20 @@ def _set_memory_limit(memory_mb: int) -> None:
 
 
 def peak_rss_kib() -> int:
-    """This process's peak resident set size so far, in KiB (Linux's unit of `ru_maxrss`)."""
+    """This process's peak resident set size so far, in KiB: Linux's `VmHWM`.
+
+    Not `ru_maxrss`: Linux carries the peak of the image a process replaced at exec into it,
+    and a worker is spawned (vfork + exec) from the flow's process, so its `ru_maxrss` would
+    report the flow process's peak. Where /proc is missing, `ru_maxrss` is all there is."""
+    import re
     import resource
 
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            found = re.search(r"^VmHWM:\s+(\d+) kB", status.read(), re.MULTILINE)
+    except OSError:
+        found = None
+    return int(found[1]) if found else int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def _exception_name(exc: BaseException) -> str:

@@ -137,6 +137,25 @@ def test_each_reply_carries_the_worker_s_peak_rss(
     assert len(peaks) == 2  # a worker that died replied nothing, so there is no figure
 
 
+def test_the_peak_rss_is_the_worker_s_own_not_its_parent_s(
+    landing: tuple[Path, SubmissionRef], settings: Settings,
+) -> None:
+    """Linux carries a process's peak RSS across vfork + exec into the new image's `ru_maxrss`:
+    a worker started by a big flow process must still report its own peak."""
+    _, ref = landing
+    ballast = b"\x01" * (TEST_MEMORY_MB + 256) * 1024 * 1024  # this process's peak, past the limit
+    fresh = WorkerPool(max_idle=1)
+    peaks: list[int] = []
+    try:
+        stage_isolated(ref, {}, settings, function=f"{HERE}:refuse_secrets", pool=fresh,
+                       on_peak_rss=peaks.append)
+    finally:
+        fresh.close()
+        del ballast
+    (peak,) = peaks
+    assert peak < TEST_MEMORY_MB * 1024
+
+
 def test_staging_in_process_when_isolation_is_off(
     landing: tuple[Path, SubmissionRef], settings: Settings,
 ) -> None:
