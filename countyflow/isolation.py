@@ -22,6 +22,9 @@ are daemonic and may not have multiprocessing children, and a fresh interpreter 
 threads or locks from the flow process. Requests and replies are pickles over the child's
 stdin and a private copy of its stdout; whatever the child prints goes to its stderr, which
 the parent forwards and keeps the tail of (to recognise a native allocation failure).
+
+Every reply carries the worker's peak resident set size so far (`VmHWM`), which the
+staging task logs with the memory limit; a worker that died gives no reply and no figure.
 """
 
 from __future__ import annotations
@@ -125,6 +128,23 @@ def _set_memory_limit(memory_mb: int) -> None:
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
 
 
+def peak_rss_kib() -> int:
+    """This process's peak resident set size so far, in KiB: Linux's `VmHWM`.
+
+    Not `ru_maxrss`: Linux carries the peak of the image a process replaced at exec into it,
+    and a worker is spawned (vfork + exec) from the flow's process, so its `ru_maxrss` would
+    report the flow process's peak. Where /proc is missing, `ru_maxrss` is all there is."""
+    import re
+    import resource
+
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            found = re.search(r"^VmHWM:\s+(\d+) kB", status.read(), re.MULTILINE)
+    except OSError:
+        found = None
+    return int(found[1]) if found else int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
 def _exception_name(exc: BaseException) -> str:
     kind = type(exc)
     return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
@@ -156,9 +176,9 @@ def serve(memory_mb: int) -> None:
         except BaseException as exc:  # a Rust panic is a BaseException too
             reply = ("crashed", _exception_name(exc))
         try:
-            _write_message(replies, reply)
+            _write_message(replies, (*reply, peak_rss_kib()))
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
-            _write_message(replies, ("crashed", f"unpicklable result ({_exception_name(exc)})"))
+            _write_message(replies, ("crashed", f"unpicklable result ({_exception_name(exc)})", peak_rss_kib()))
         if exit_after:
             break
 
@@ -198,6 +218,8 @@ class StagingWorker:
     def __init__(self, memory_mb: int) -> None:
         self.memory_mb = memory_mb
         self.staged = 0
+        self.peak_rss_kib: int | None = None
+        """The worker's peak RSS as of its last reply; None until it replied to a request."""
         self._ready = False
         self._stderr_tail: deque[bytes] = deque()
         self._stderr_size = 0
@@ -237,7 +259,7 @@ class StagingWorker:
         with self._tail_lock:
             return b"".join(self._stderr_tail)
 
-    def _read_reply(self, timeout: float | None) -> tuple[str, Any] | None:
+    def _read_reply(self, timeout: float | None) -> tuple[Any, ...] | None:
         """The worker's next message; None if it closed its output (died) first.
         Raises TimeoutError when `timeout` seconds pass without a whole message."""
         stream = self._process.stdout
@@ -309,6 +331,7 @@ class StagingWorker:
         except OSError as exc:  # BrokenPipeError: it died while idle
             raise _WorkerGone from exc
         self.staged += 1
+        self.peak_rss_kib = None
         try:
             reply = self._read_reply(timeout)
         except TimeoutError:
@@ -316,7 +339,7 @@ class StagingWorker:
             return StageFailure("timed_out", f"staging took longer than {timeout:g} s and was stopped")
         if reply is None:
             return self._death()
-        kind, value = reply
+        kind, value, self.peak_rss_kib = reply
         if kind == "ok":
             return value
         if kind == "too_large":
@@ -382,12 +405,17 @@ class WorkerPool:
                 return
         worker.close()
 
-    def stage(self, function: str, ref: SubmissionRef, lookups: Lookups, settings: Settings) -> StagedSubmission | StageFailure:
+    def stage(self, function: str, ref: SubmissionRef, lookups: Lookups, settings: Settings, *,
+              on_peak_rss: Callable[[int], None] | None = None) -> StagedSubmission | StageFailure:
+        """Stage in a worker; `on_peak_rss` gets the worker's peak RSS (KiB) when it replied."""
         timeout = settings.stage_timeout_seconds or None
         for attempt in (1, 2):
             worker = self._acquire(settings.stage_memory_mb)
             try:
-                return worker.stage(function, ref, lookups, settings, timeout)
+                outcome = worker.stage(function, ref, lookups, settings, timeout)
+                if on_peak_rss is not None and worker.peak_rss_kib is not None:
+                    on_peak_rss(worker.peak_rss_kib)
+                return outcome
             except _WorkerGone:
                 worker.kill()
                 if attempt == 2:
@@ -418,8 +446,10 @@ atexit.register(POOL.close)
 
 def stage_isolated(ref: SubmissionRef, lookups: Lookups, settings: Settings, *,
                    function: str = DEFAULT_FUNCTION, pool: WorkerPool | None = None,
-                   on_failure: Callable[[StageFailure], None] | None = None) -> StagedSubmission:
+                   on_failure: Callable[[StageFailure], None] | None = None,
+                   on_peak_rss: Callable[[int], None] | None = None) -> StagedSubmission:
     """Stage one submission in a worker process; any failure there is a rejected submission.
+    `on_peak_rss` is told the worker's peak resident set size (KiB) whenever it replied.
 
     The worker reads the archive and writes the staged frames and clerk reports itself, so
     only the small StagedSubmission comes back. When staging failed, this process writes the
@@ -429,7 +459,7 @@ def stage_isolated(ref: SubmissionRef, lookups: Lookups, settings: Settings, *,
 
     if not settings.stage_in_worker:
         return _resolve(function)(ref, lookups, settings)
-    outcome = (pool or POOL).stage(function, ref, lookups, settings)
+    outcome = (pool or POOL).stage(function, ref, lookups, settings, on_peak_rss=on_peak_rss)
     if isinstance(outcome, StageFailure):
         if on_failure is not None:
             on_failure(outcome)

@@ -73,4 +73,10 @@ def stage_submission(ref: SubmissionRef, lookups: Lookups, settings: Settings) -
                           ref.county_code, ref.dataset, ref.period, ref.submission_id[:16],
                           failure.detail, failure.rule)
 
-    return stage_isolated(ref, lookups, settings, on_failure=log_failure)
+    def log_peak_rss(peak_kib: int) -> None:
+        limit = f"{settings.stage_memory_mb} MiB" if settings.stage_memory_mb else "none"
+        _logger().info("Staging worker peak RSS %d MiB (memory limit %s) after %s/%s/%s (%s)",
+                       peak_kib // 1024, limit, ref.county_code, ref.dataset, ref.period,
+                       ref.submission_id[:16])
+
+    return stage_isolated(ref, lookups, settings, on_failure=log_failure, on_peak_rss=log_peak_rss)

@@ -121,6 +121,41 @@ def test_a_failing_worker_rejects_only_its_submission_and_the_pool_recovers(
     assert pool.idle_pids == [after]
 
 
+def test_each_reply_carries_the_worker_s_peak_rss(
+    landing: tuple[Path, SubmissionRef], settings: Settings, pool: WorkerPool,
+) -> None:
+    _, ref = landing
+    peaks: list[int] = []
+    staged = stage_isolated(ref, {}, settings, function=f"{HERE}:refuse_secrets", pool=pool,
+                            on_peak_rss=peaks.append)
+    assert staged.status.startswith("accepted")
+    (peak,) = peaks  # KiB: an interpreter with Polars loaded, under the worker's memory limit
+    assert 20 * 1024 < peak < TEST_MEMORY_MB * 1024
+    stage_isolated(ref, {}, settings, function=f"{HERE}:raise_error", pool=pool, on_peak_rss=peaks.append)
+    assert len(peaks) == 2 and peaks[1] >= peak  # the same worker: its peak so far
+    stage_isolated(ref, {}, settings, function=f"{HERE}:abort", pool=pool, on_peak_rss=peaks.append)
+    assert len(peaks) == 2  # a worker that died replied nothing, so there is no figure
+
+
+def test_the_peak_rss_is_the_worker_s_own_not_its_parent_s(
+    landing: tuple[Path, SubmissionRef], settings: Settings,
+) -> None:
+    """Linux carries a process's peak RSS across vfork + exec into the new image's `ru_maxrss`:
+    a worker started by a big flow process must still report its own peak."""
+    _, ref = landing
+    ballast = b"\x01" * (TEST_MEMORY_MB + 256) * 1024 * 1024  # this process's peak, past the limit
+    fresh = WorkerPool(max_idle=1)
+    peaks: list[int] = []
+    try:
+        stage_isolated(ref, {}, settings, function=f"{HERE}:refuse_secrets", pool=fresh,
+                       on_peak_rss=peaks.append)
+    finally:
+        fresh.close()
+        del ballast
+    (peak,) = peaks
+    assert peak < TEST_MEMORY_MB * 1024
+
+
 def test_staging_in_process_when_isolation_is_off(
     landing: tuple[Path, SubmissionRef], settings: Settings,
 ) -> None:

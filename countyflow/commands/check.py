@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from countyflow.commands.console import console as default_console
+from countyflow.ingest.discover import decode_name
 from countyflow.ingest.model import SubmissionRejected, ValidationResult
 from countyflow.ingest.report import (
     STATUS_ZH,
@@ -114,15 +115,18 @@ def check_file(path: Path, *, dataset: str, county: str, period: str,
         out.print(f"[red]{escape(str(exc))}[/]")
         return EXIT_USAGE
 
+    # A name that is not UTF-8 (a GBK name from a Windows zip tool) is shown as the run
+    # shows it: decoded as GB18030, else its bytes escaped; never as unprintable surrogates.
+    file_name = decode_name(path.name)[0]
     header = {
-        "file_name": path.name,
+        "file_name": file_name,
         "county_code": county_code,
         "county_name": county_name(county_code),
         "dataset": contract.dataset,
         "period": the_period.label,
         "submission_id": submission_id,
     }
-    out.print(f"{escape(path.name)} — {contract.title_zh} {escape(contract.title_en)} · "
+    out.print(f"{escape(file_name)} — {contract.title_zh} {escape(contract.title_en)} · "
               f"{header['county_name']} ({county_code}) · {the_period.label}")
     read = render_read_table(result.layout)
     if read is not None:

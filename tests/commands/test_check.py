@@ -184,3 +184,21 @@ def test_the_cap_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Settings().max_issue_rows_per_rule == 1000
     monkeypatch.setenv("COUNTYFLOW_MAX_ISSUE_ROWS_PER_RULE", "50")
     assert Settings().max_issue_rows_per_rule == 50
+
+
+@pytest.mark.parametrize(("name", "shown"), [
+    ("昭阳区托管点.csv".encode("gbk"), "昭阳区托管点.csv"),  # a Windows zip tool's GBK name
+    (b"\xff\xfe.csv", "\\xff\\xfe.csv"),  # neither UTF-8 nor GB18030
+])
+def test_a_file_name_that_is_not_utf8_is_shown_decoded_or_escaped(
+        tmp_path: Path, name: bytes, shown: str) -> None:
+    """Such a name made writing the report fail (`surrogates not allowed`, issue 11 §4)."""
+    import os
+
+    good = write_csv(tmp_path / "good.csv", [site_row(1)])
+    path = Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), name)))
+    good.rename(path)
+    report = tmp_path / "report.json"
+    code, out = run_check(path, report=report)
+    assert code == 0 and shown in out
+    assert json.loads(report.read_text(encoding="utf-8"))["file_name"] == shown

@@ -13,9 +13,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from countyflow.settings import Settings
+from tests.processes import start_countyflow
 from tests.warehouse.backends import SqlNames, empty_warehouse_url
 from warehouse.engine import make_engine
 from warehouse.marts import MARTS, read_mart
@@ -144,18 +143,9 @@ def one_run(prefect_harness: None, small_landing: Path,
 
 
 def _start_run(landing: Path, url: str, workdir: Path) -> subprocess.Popen[str]:
-    """`countyflow run` in its own process (the console script's module), sharing the
-    test's Prefect server; archive, reports and staging under `workdir`, shared."""
-    from prefect.settings import PREFECT_API_URL
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COUNTYFLOW_")}
-    env.update(PREFECT_API_URL=str(PREFECT_API_URL.value()), PYTHONUNBUFFERED="1",
-               COLUMNS="200")
-    return subprocess.Popen(
-        [sys.executable, "-m", "countyflow.cli", "run", "--landing", str(landing),
-         "--warehouse", url],
-        cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    """`countyflow run` in its own process, sharing the test's Prefect server; archive,
+    reports and staging under `workdir`, shared."""
+    return start_countyflow(["run", "--landing", str(landing), "--warehouse", url], workdir=workdir)
 
 
 def _run_two_at_once(landing: Path, url: str, workdir: Path) -> list[str]:

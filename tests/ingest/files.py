@@ -140,6 +140,33 @@ def forge_uncompressed_size(archive: bytes, member: str, size: int) -> bytes:
     raise KeyError(member)
 
 
+SHEET_XML = "xl/worksheets/sheet1.xml"
+
+
+def sheet_with_cell(reference: str, *, first: bool = False) -> bytes:
+    """A small valid sites workbook without `<dimension>`, plus one cell at `reference`
+    (in a row of its own, placed after the data or, `first`, before it)."""
+    data = strip_dimension(xlsx_bytes([SITES_HEADER, site_row(1), site_row(2)]))
+    sheet = zipfile.ZipFile(io.BytesIO(data)).read(SHEET_XML)
+    row = int(re.sub(r"[A-Z]", "", reference))
+    far = b'<row r="%d"><c r="%s" t="inlineStr"><is><t>x</t></is></c></row>' % (row, reference.encode())
+    if first:
+        sheet = sheet.replace(b"<sheetData>", b"<sheetData>" + far, 1)
+    else:
+        sheet = sheet.replace(b"</sheetData>", far + b"</sheetData>", 1)
+    return replace_member(data, SHEET_XML, sheet)
+
+
+def billion_laughs_sheet() -> bytes:
+    """Sheet XML whose one cell is `&lol9;` of a billion-laughs DTD (10⁹ `lol`s if expanded)."""
+    return (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+            + b"".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'.encode()
+                       for i in range(1, 10))
+            + b']><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            b'<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row>'
+            b"</sheetData></worksheet>")
+
+
 class Sheet:
     """One worksheet as a clerk lays it out in Excel or WPS, for `workbook_bytes`.
 

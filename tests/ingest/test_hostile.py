@@ -24,7 +24,9 @@ from countyflow.ingest.validate import validate_submission
 from countyflow.periods import parse_period
 from schemas import CONTRACTS
 from tests.ingest.files import (
+    SHEET_XML,
     SITES_HEADER,
+    billion_laughs_sheet,
     csv_bytes,
     forge_uncompressed_size,
     json_bytes,
@@ -119,13 +121,7 @@ def test_sheet_without_dimension_is_still_bounded() -> None:
 def test_xml_entity_expansion_is_not_performed() -> None:
     """A billion-laughs DTD in the sheet must not expand (calamine ignores DTDs; openpyxl
     would refuse them through defusedxml)."""
-    laughs = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-              + b"".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'.encode()
-                         for i in range(1, 10))
-              + b']><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-              b'<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row>'
-              b"</sheetData></worksheet>")
-    data = replace_member(xlsx_bytes([SITES_HEADER, site_row(1)]), "xl/worksheets/sheet1.xml", laughs)
+    data = replace_member(xlsx_bytes([SITES_HEADER, site_row(1)]), SHEET_XML, billion_laughs_sheet())
     peak = peak_bytes(lambda: read_submission(data, extension="xlsx", contract=SITES, **LIMITS))
     assert peak < MEMORY_BOUND
 

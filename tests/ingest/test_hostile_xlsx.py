@@ -19,17 +19,18 @@ from countyflow.ingest.read import read_submission
 from countyflow.ingest.readers import xlsx_file
 from schemas import CONTRACTS
 from tests.ingest.files import (
+    SHEET_XML,
     SITES_HEADER,
     forge_uncompressed_size,
     replace_member,
+    sheet_with_cell,
     site_row,
-    strip_dimension,
     xlsx_bytes,
 )
 
 SITES = CONTRACTS["childcare_sites"]
 LIMITS = {"max_cells": 5_000_000, "max_columns": 500}
-SHEET = "xl/worksheets/sheet1.xml"
+SHEET = SHEET_XML
 
 
 @pytest.fixture
@@ -49,44 +50,30 @@ def rule_of(data: bytes) -> str:
     return caught.value.rule
 
 
-def with_cell(reference: str, *, first: bool = False) -> bytes:
-    """A small valid sites workbook without `<dimension>`, plus one cell at `reference`
-    (in a row of its own, placed after the data or, `first`, before it)."""
-    data = strip_dimension(xlsx_bytes([SITES_HEADER, site_row(1), site_row(2)]))
-    sheet = zipfile.ZipFile(io.BytesIO(data)).read(SHEET)
-    row = int(re.sub(r"[A-Z]", "", reference))
-    far = b'<row r="%d"><c r="%s" t="inlineStr"><is><t>x</t></is></c></row>' % (row, reference.encode())
-    if first:
-        sheet = sheet.replace(b"<sheetData>", b"<sheetData>" + far, 1)
-    else:
-        sheet = sheet.replace(b"</sheetData>", far + b"</sheetData>", 1)
-    return replace_member(data, SHEET, sheet)
-
-
 def test_one_cell_at_the_last_cell_of_excel_is_refused(no_reader: None) -> None:
-    data = with_cell("XFD1048576")
+    data = sheet_with_cell("XFD1048576")
     assert len(data) < 20_000
     assert rule_of(data) == "too_many_columns"
 
 
 def test_one_cell_at_the_last_row_is_refused(no_reader: None) -> None:
     # 1,048,576 rows × the 9 columns of the table: past 5 million cells.
-    assert rule_of(with_cell("I1048576")) == "spreadsheet_too_large"
+    assert rule_of(sheet_with_cell("I1048576")) == "spreadsheet_too_large"
 
 
 def test_a_far_row_placed_first_is_still_found(no_reader: None) -> None:
-    assert rule_of(with_cell("I1048576", first=True)) == "spreadsheet_too_large"
+    assert rule_of(sheet_with_cell("I1048576", first=True)) == "spreadsheet_too_large"
 
 
 def test_a_tall_narrow_sheet_within_the_limit_is_read() -> None:
     """The extent estimate (A–Z) is refined from the cells before refusing: 300,000 rows
     of a 9-column table is 2.7 million cells, under the limit."""
-    parsed = read_submission(with_cell("I300000"), extension="xlsx", contract=SITES, **LIMITS)
+    parsed = read_submission(sheet_with_cell("I300000"), extension="xlsx", contract=SITES, **LIMITS)
     assert parsed.frame["site_code"].to_list()[:2] == ["ZY-0001", "ZY-0002"]
 
 
 def test_rows_written_without_r_first_are_counted(no_reader: None) -> None:
-    data = with_cell("I1048576")
+    data = sheet_with_cell("I1048576")
     sheet = zipfile.ZipFile(io.BytesIO(data)).read(SHEET)
     # Another writer's attribute order: `<row spans=… r=…>`.
     sheet = re.sub(rb'<row r="(\d+)"', rb'<row ht="15" r="\1"', sheet)
