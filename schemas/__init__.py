@@ -14,7 +14,6 @@ from pkgutil import iter_modules
 
 from schemas.contract import Contract
 
-
 _VOCABULARY = frozenset({"checks", "contract", "lookups", "pandera"})
 """The modules that say how contracts are written and used, not datasets: never imported
 by discovery (`schemas.pandera` would pull in Pandera and pandas, seconds of start-up, for
