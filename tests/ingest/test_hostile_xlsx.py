@@ -117,3 +117,14 @@ def test_header_is_found_from_the_sheet_xml_without_a_reader_peek(monkeypatch: p
                              contract=SITES, **LIMITS)
     assert parsed.frame["site_code"].to_list() == ["ZY-0001"]
     assert loads == []
+
+
+def test_an_external_entity_is_never_resolved_and_the_clerk_is_told_why() -> None:
+    """A DTD in the shared strings (XXE to /etc/passwd): refused, nothing of the file it
+    names read, and the message says what is wrong instead of a Python class name."""
+    from tests.hostile.builders import far_string_xxe
+
+    with pytest.raises(SubmissionRejected) as caught:
+        read_submission(far_string_xxe("530602"), extension="xlsx", contract=SITES, **LIMITS)
+    assert caught.value.rule == "file_unreadable"
+    assert "DTD" in caught.value.detail and "root:" not in caught.value.detail

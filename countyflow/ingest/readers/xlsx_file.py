@@ -525,4 +525,18 @@ def read_xlsx(data: bytes, contract: Contract, *, max_cells: int, max_columns: i
         except SubmissionRejected:
             raise
         except Exception as fallback_error:  # any parser failure on untrusted bytes is "unreadable"
-            raise SubmissionRejected("file_unreadable", type(fallback_error).__name__) from None
+            raise SubmissionRejected("file_unreadable", _unreadable_reason(fallback_error)) from None
+
+
+def _unreadable_reason(error: Exception) -> str:
+    """What the clerk and the operator are told when neither parser could read the file."""
+    from defusedxml import DefusedXmlException
+
+    cause: BaseException | None = error
+    while cause is not None and not isinstance(cause, DefusedXmlException):  # openpyxl wraps it
+        cause = cause.__cause__ or cause.__context__
+    if cause is not None:  # a DTD or entities: Excel and WPS never write one
+        return ("工作簿含有 XML 实体声明（DTD），Excel 和 WPS 不会写入，countyflow 从不读取，请用 Excel 或 WPS "
+                "另存为 .xlsx / the workbook declares XML entities (a DTD), which Excel and WPS never "
+                "write and countyflow never reads (they can point at files on the server)")
+    return type(error).__name__
