@@ -14,7 +14,7 @@ from tests.warehouse import builders as b
 from tests.warehouse.backends import WarehouseTemplates, drop_pg_database, sql_name
 from tests.warehouse.sample import load_sample
 from warehouse.engine import make_engine
-from warehouse.marts import MARTS, read_mart
+from warehouse.marts import MARTS, UNITS, VIEWS, read_mart
 
 SPEC_COLUMNS: dict[str, list[str]] = {
     "mart_childcare_county_season": [
@@ -47,13 +47,58 @@ def test_registry_covers_the_spec() -> None:
 
 
 def test_mart_columns_on_the_backend(warehouse_engine: Engine) -> None:
-    for name in MARTS:
+    for name in VIEWS:
         with warehouse_engine.connect() as conn:
             result = conn.exec_driver_sql(f"SELECT * FROM {sql_name(conn, name)} WHERE 1 = 0")
             actual = list(result.keys())
-        assert actual == list(MARTS[name].columns), name
+        assert actual == list(VIEWS[name].columns), name
         frame = read_mart(warehouse_engine, name)
-        assert frame.schema == pl.Schema(MARTS[name].columns)
+        assert frame.schema == pl.Schema(VIEWS[name].columns)
+
+
+def test_every_view_and_column_is_documented_in_its_sidecar() -> None:
+    for name, view in VIEWS.items():
+        assert view.grain and view.grain_zh and view.doc and view.doc_zh, name
+        assert [c.name for c in view.column_docs] == list(view.columns), name
+        for column in view.column_docs:
+            assert column.en.strip() and column.zh.strip(), (name, column.name)
+            assert column.unit in UNITS and column.unit, (name, column.name)
+
+
+def _comments(engine: Engine) -> tuple[dict[str, str | None], dict[tuple[str, str], str | None]]:
+    """View and column comments as the backend's catalogue holds them."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            views = dict(conn.exec_driver_sql(
+                "SELECT c.relname, obj_description(c.oid, 'pg_class') FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'marts' AND c.relkind = 'v'").all())
+            columns = conn.exec_driver_sql(
+                "SELECT c.relname, a.attname, col_description(c.oid, a.attnum) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 "
+                "WHERE n.nspname = 'marts' AND c.relkind = 'v'").all()
+        else:
+            views = dict(conn.exec_driver_sql(
+                "SELECT view_name, comment FROM duckdb_views() WHERE NOT internal").all())
+            columns = conn.exec_driver_sql(
+                "SELECT c.table_name, c.column_name, c.comment FROM duckdb_columns() c "
+                "JOIN duckdb_views() v ON v.view_name = c.table_name "
+                "AND v.schema_name = c.schema_name WHERE NOT v.internal").all()
+    return views, {(view, column): comment for view, column, comment in columns}
+
+
+def test_every_view_column_has_a_description_in_the_catalogue(warehouse_engine: Engine) -> None:
+    """Read back from the database: what Superset and SQL clients show (issue 13)."""
+    views, columns = _comments(warehouse_engine)
+    assert set(VIEWS) <= set(views)
+    for name, view in VIEWS.items():
+        assert views[name] == view.comment(), name
+        for column in view.column_docs:
+            comment = columns[(name, column.name)]
+            assert comment and comment == column.comment(), (name, column.name)
+    undocumented = sorted(k for k, comment in columns.items() if k[0] in VIEWS and not comment)
+    assert undocumented == []
 
 
 def test_read_mart_rejects_unknown_names(warehouse_engine: Engine) -> None:
