@@ -36,7 +36,7 @@ from tests.warehouse.backends import (
 from tests.warehouse.sample import load_sample
 from warehouse.access import AccessError, AccessPlan, apply_access, row_filters
 from warehouse.engine import make_engine
-from warehouse.marts import MARTS, _replace_view_keeping_access
+from warehouse.marts import MARTS, VIEWS, _replace_view_keeping_access
 from warehouse.models import Base
 from warehouse.schema import ensure_warehouse
 
@@ -194,9 +194,9 @@ def test_a_county_sees_only_its_own_rows_in_every_table_and_mart(
                         "USING (submission_id) WHERE s.county_code = %(own)s", {"own": code}
                     ).scalar_one()
                 assert _count(conn, f"SELECT COUNT(*) FROM {name}") == expected
-        for mart in MARTS.values():
+        for mart in VIEWS.values():  # the marts and the intermediate views under them
             view = sql_name(secured.admin, mart.name)
-            if "county_code" in mart.columns:
+            if "county_code" in mart.columns and mart.kind != "dimension":
                 assert _count(conn, f"SELECT COUNT(*) FROM {view} WHERE {OTHER_COUNTY_ROWS}",
                               own=code) == 0, (code, view)
                 assert _count(conn, f"SELECT COUNT(*) FROM {view}") == secured.admin_count(
@@ -211,6 +211,14 @@ def test_a_county_sees_only_its_own_rows_in_every_table_and_mart(
         assert [row[0] for row in sites] == ([float(own_sites)] if own_sites else [])
 
 
+def test_a_county_reads_the_conformed_dimensions_in_full(secured: Secured) -> None:
+    """The list of counties and of periods is reference data, as `dw.dim_county` is."""
+    with secured.connect(secured.plan.county_role(b.SUIJIANG)) as conn:
+        assert _count(conn, "SELECT COUNT(*) FROM marts.mart_dim_county") == 11
+        assert _count(conn, "SELECT COUNT(*) FROM marts.mart_dim_period") == \
+            secured.admin_count("dim_period")
+
+
 def test_sample_has_rows_of_several_counties(secured: Secured) -> None:
     """Guards the test above: there are other counties' rows to hide."""
     assert secured.admin_count("fact_childcare_site_season", "county_code = %(c)s",
@@ -222,9 +230,11 @@ def test_sample_has_rows_of_several_counties(secured: Secured) -> None:
 
 def test_bi_reader_reads_every_mart_in_full_and_no_table(secured: Secured) -> None:
     with secured.connect(secured.plan.bi_reader) as conn:
-        for mart in MARTS.values():
+        for mart in VIEWS.values():
             assert _count(conn, f"SELECT COUNT(*) FROM {mart.name}") == secured.admin_count(
                 mart.name)  # bare names: bi_reader's search path is `marts`
+        assert _count(conn, "SELECT COUNT(*) FROM mart_dim_county") == 11
+        assert _count(conn, "SELECT COUNT(*) FROM mart_dim_period WHERE start_date IS NULL") == 0
         assert _count(conn, "SELECT COUNT(DISTINCT county_code) FROM mart_childcare_county_season") == 2
         for table in [*Base.metadata.tables.values()]:
             with pytest.raises(errors.InsufficientPrivilege):

@@ -122,6 +122,7 @@ def test_childcare_mart_values(warehouse_engine: Engine) -> None:
         "left_behind_children": 90, "relocated_children": 6, "volunteers_total": 12,
         "volunteers_university": 9, "volunteers_other": 3, "avg_service_days": 36.0,
         "children_enrolled_prev_year": 100, "children_yoy_change": 50, "children_yoy_pct": 50.0,
+        "county_order": 1, "season_label_zh": "2025年暑期",
     }
     sj = mart.filter(county_code=b.SUIJIANG, season="2025-summer").row(0, named=True)
     assert sj["county_name"] == "绥江县"
@@ -292,3 +293,40 @@ def test_on_time_compares_city_dates_not_utc_dates(warehouse_engine: Engine) -> 
         county_code=b.ZHAOYANG, dataset="health_monthly")
     on_time = dict(zip(status["period"].to_list(), status["on_time"].to_list(), strict=True))
     assert (on_time["2025-06"], on_time["2025-07"]) == (True, False)  # due 07-10 and 08-10
+
+
+def test_conformed_dimensions(warehouse_engine: Engine) -> None:
+    counties = read_mart(warehouse_engine, "mart_dim_county")
+    assert counties["county_order"].to_list() == list(range(1, 12))
+    first, last = counties.row(0, named=True), counties.row(10, named=True)
+    assert (first["county_code"], first["county_name"], first["pinyin"]) == (
+        "530602", "昭阳区", "Zhaoyang")
+    assert (last["county_code"], last["county_name"]) == ("530681", "水富市")
+    periods = read_mart(warehouse_engine, "mart_dim_period")
+    assert periods["start_date"].null_count() == 0
+    by_period = {row["period"]: row for row in periods.iter_rows(named=True)}
+    winter, summer = by_period["2025-winter"], by_period["2025-summer"]
+    assert winter["sort_key"] < summer["sort_key"]  # January before June, unlike the labels
+    assert (summer["label_zh"], summer["label_en"], summer["start_date"]) == (
+        "2025年暑期", "Summer 2025", dt.date(2025, 6, 15))
+    assert (winter["label_zh"], winter["label_en"]) == ("2025年寒假", "Winter 2025")
+    school = by_period["2024"]
+    assert (school["period_kind"], school["start_date"], school["label_zh"],
+            school["label_en"]) == ("school_year", dt.date(2024, 9, 1), "2024—2025学年",
+                                    "School year 2024/25")
+    month = by_period["2025-07"]
+    assert (month["label_zh"], month["label_en"], month["sort_key"]) == (
+        "2025年7月", "Jul 2025", 202507011)
+    assert periods["sort_key"].n_unique() == periods.height
+
+
+def test_marts_carry_the_county_order_and_a_date_axis(warehouse_engine: Engine) -> None:
+    load_sample(warehouse_engine)
+    county = read_mart(warehouse_engine, "mart_childcare_county_season").filter(
+        county_code=b.ZHAOYANG, season="2025-summer")
+    assert (county["county_order"].item(), county["season_label_zh"].item()) == (1, "2025年暑期")
+    voc = read_mart(warehouse_engine, "mart_vocational_county_year").filter(school_year=2024)
+    assert set(voc["school_year_start"].to_list()) == {dt.date(2024, 9, 1)}
+    for name in ("mart_childcare_site_season", "mart_health_facility_month",
+                 "mart_submission_status"):
+        assert read_mart(warehouse_engine, name)["county_order"].null_count() == 0, name

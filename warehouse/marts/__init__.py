@@ -322,6 +322,8 @@ UNION ALL
 """
 
 VIEW_ORDER: tuple[str, ...] = (
+    "mart_dim_county",
+    "mart_dim_period",
     "int_childcare_sites_county_season",
     "int_childcare_volunteers_county_season_kind",
     "int_childcare_volunteers_county_season",

@@ -6,7 +6,7 @@ WITH county_season AS (
 SELECT k.county_code,
        c.county_name,
        k.period AS season,
-       p.kind AS season_kind,
+       p.period_kind AS season_kind,
        p.year AS year,
        p.start_date AS season_start,
        s.sites,
@@ -22,10 +22,12 @@ SELECT k.county_code,
        s.children_enrolled - prev.children_enrolled AS children_yoy_change,
        CASE WHEN prev.children_enrolled > 0
             THEN CAST(s.children_enrolled - prev.children_enrolled AS DOUBLE PRECISION) * 100
-                 / prev.children_enrolled END AS children_yoy_pct
+                 / prev.children_enrolled END AS children_yoy_pct,
+       c.county_order,
+       p.label_zh AS season_label_zh
 FROM county_season k
-JOIN dw.dim_period p ON p.period = k.period
-LEFT JOIN dw.dim_county c ON c.county_code = k.county_code
+JOIN marts.mart_dim_period p ON p.period = k.period
+LEFT JOIN marts.mart_dim_county c ON c.county_code = k.county_code
 LEFT JOIN marts.int_childcare_sites_county_season s
        ON s.county_code = k.county_code AND s.period = k.period
 LEFT JOIN marts.int_childcare_volunteers_county_season v

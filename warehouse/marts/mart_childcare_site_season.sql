@@ -40,10 +40,13 @@ SELECT f.county_code,
        CASE WHEN a.days_reported > 0 AND f.children_enrolled > 0
             THEN CAST(a.child_days_present AS DOUBLE PRECISION)
                  / (a.days_reported * f.children_enrolled)
-       END AS attendance_rate
+       END AS attendance_rate,
+       c.county_order,
+       p.start_date AS season_start
 FROM dw.fact_childcare_site_season f
 JOIN dw.dim_childcare_site s ON s.site_key = f.site_key
-LEFT JOIN dw.dim_county c ON c.county_code = f.county_code
+JOIN marts.mart_dim_period p ON p.period = f.period
+LEFT JOIN marts.mart_dim_county c ON c.county_code = f.county_code
 LEFT JOIN attendance a
        ON a.county_code = f.county_code AND a.period = f.period AND a.site_code = s.site_code
 LEFT JOIN volunteers v

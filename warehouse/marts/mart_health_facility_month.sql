@@ -14,9 +14,11 @@ SELECT d.facility_code,
        CAST(SUM(f.experts_dispatched) AS BIGINT) AS experts_dispatched,
        CAST(SUM(f.visiting_experts) AS BIGINT) AS visiting_experts,
        CAST(SUM(f.local_surgeons_independent) AS BIGINT) AS local_surgeons_independent,
-       CAST(SUM(f.returned_patients) AS BIGINT) AS returned_patients
+       CAST(SUM(f.returned_patients) AS BIGINT) AS returned_patients,
+       c.county_order
 FROM dw.fact_health_monthly f
 JOIN dw.dim_health_facility d ON d.facility_key = f.facility_key
-JOIN dw.dim_period p ON p.period = f.period
-LEFT JOIN dw.dim_county c ON c.county_code = f.county_code
-GROUP BY d.facility_code, d.facility_name, f.county_code, c.county_name, f.period, p.start_date
+JOIN marts.mart_dim_period p ON p.period = f.period
+LEFT JOIN marts.mart_dim_county c ON c.county_code = f.county_code
+GROUP BY d.facility_code, d.facility_name, f.county_code, c.county_name, c.county_order,
+         f.period, p.start_date

@@ -39,9 +39,12 @@ SELECT k.county_code,
        l.warnings,
        COALESCE(r.submissions_received, 0) AS submissions_received,
        cal.due_date IS NOT NULL AS expected,
-       ca.rows_loaded AS current_rows_loaded
+       ca.rows_loaded AS current_rows_loaded,
+       c.county_order,
+       pp.start_date AS period_start
 FROM partitions k
-LEFT JOIN dw.dim_county c ON c.county_code = k.county_code
+LEFT JOIN marts.mart_dim_county c ON c.county_code = k.county_code
+LEFT JOIN marts.mart_dim_period pp ON pp.period = k.period
 LEFT JOIN ranked l
        ON l.county_code = k.county_code AND l.dataset = k.dataset AND l.period = k.period
       AND l.recency = 1
