@@ -209,6 +209,8 @@ def test_a_county_sees_only_its_own_rows_in_every_table_and_mart(
                                         "county_code = %(own)s AND period = '2025-summer'",
                                         own=code)
         assert [row[0] for row in sites] == ([float(own_sites)] if own_sites else [])
+        scopes = conn.execute("SELECT DISTINCT scope FROM marts.mart_city_kpi").fetchall()
+        assert scopes in ([], [(code,)])  # its own figures, labelled as such
 
 
 def test_a_county_reads_the_conformed_dimensions_in_full(secured: Secured) -> None:
@@ -234,6 +236,7 @@ def test_bi_reader_reads_every_mart_in_full_and_no_table(secured: Secured) -> No
             assert _count(conn, f"SELECT COUNT(*) FROM {mart.name}") == secured.admin_count(
                 mart.name)  # bare names: bi_reader's search path is `marts`
         assert _count(conn, "SELECT COUNT(*) FROM mart_dim_county") == 11
+        assert conn.execute("SELECT DISTINCT scope FROM mart_city_kpi").fetchall() == [("city",)]
         assert _count(conn, "SELECT COUNT(*) FROM mart_dim_period WHERE start_date IS NULL") == 0
         assert _count(conn, "SELECT COUNT(DISTINCT county_code) FROM mart_childcare_county_season") == 2
         for table in [*Base.metadata.tables.values()]:

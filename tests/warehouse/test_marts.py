@@ -14,7 +14,7 @@ from tests.warehouse import builders as b
 from tests.warehouse.backends import WarehouseTemplates, drop_pg_database, sql_name
 from tests.warehouse.sample import load_sample
 from warehouse.engine import make_engine
-from warehouse.marts import MARTS, UNITS, VIEWS, read_mart
+from warehouse.marts import MARTS, METRICS, UNITS, VIEWS, read_mart
 
 SPEC_COLUMNS: dict[str, list[str]] = {
     "mart_childcare_county_season": [
@@ -213,6 +213,38 @@ def test_city_kpi_values(warehouse_engine: Engine) -> None:
     actual = {key: kpi(kpis, *key) for key in expected}
     assert actual == expected
     assert kpis.filter(pl.struct("domain", "metric", "period").is_duplicated()).height == 0
+    children = kpis.filter(domain="childcare", metric="children_enrolled", period="2025-summer")
+    assert children.select("value_integer", "unit", "label_zh", "label_en", "period_kind",
+                           "period_start", "period_label_zh", "scope").row(0) == (
+        180, "persons", "托管儿童数", "Children in care", "summer", dt.date(2025, 6, 15),
+        "2025年暑期", "city")
+    school = kpis.filter(domain="vocational", metric="dropout_rate", period="2023")
+    assert school.select("value_integer", "unit", "period_start").row(0) == (
+        None, "fraction", dt.date(2023, 9, 1))
+    integral = {m.metric for m in METRICS if m.integral}
+    counts = kpis.filter(pl.col("metric").is_in(integral) & pl.col("value").is_not_null())
+    assert counts.height > 0
+    assert (counts["value_integer"].cast(pl.Float64) == counts["value"]).all()
+    assert kpis.filter(~pl.col("metric").is_in(integral))["value_integer"].null_count() == \
+        kpis.filter(~pl.col("metric").is_in(integral)).height
+    assert kpis["period_start"].null_count() == 0 and set(kpis["scope"]) == {"city"}
+
+
+def test_the_metric_catalogue_is_the_city_kpi_mart(warehouse_engine: Engine) -> None:
+    """One definition per KPI: the catalogue mart lists them, mart_city_kpi has exactly them."""
+    load_sample(warehouse_engine)
+    definitions = read_mart(warehouse_engine, "mart_metric_definitions")
+    assert definitions.select("domain", "metric").rows() == [(m.domain, m.metric) for m in METRICS]
+    for row in definitions.iter_rows(named=True):
+        assert row["label_zh"] and row["label_en"] and row["formula"] and row["description"]
+        assert row["unit"] in UNITS and row["source_mart"] and row["grain"]
+        assert row["source_mart"] in VIEWS or row["source_mart"].startswith("fact_")
+    kpis = read_mart(warehouse_engine, "mart_city_kpi")
+    assert set(kpis.select("domain", "metric").unique().rows()) == {
+        (m.domain, m.metric) for m in METRICS}
+    labelled = kpis.join(definitions, on=["domain", "metric"], suffix="_def")
+    assert (labelled["unit"] == labelled["unit_def"]).all()
+    assert (labelled["label_zh"] == labelled["label_zh_def"]).all()
 
 
 def test_submission_status_values(warehouse_engine: Engine) -> None:
@@ -270,12 +302,12 @@ def test_duckdb_and_postgresql_give_identical_marts(
         engine = make_engine(url)
         try:
             load_sample(engine)
-            frames[backend] = {name: read_mart(engine, name) for name in MARTS}
+            frames[backend] = {name: read_mart(engine, name) for name in VIEWS}
         finally:
             engine.dispose()
             if backend == "postgresql":
                 drop_pg_database(url)
-    for name in MARTS:
+    for name in VIEWS:
         duck, pg = frames["duckdb"][name], frames["postgresql"][name]
         assert duck.height > 0, name
         assert_frame_equal(duck, pg, check_exact=True)

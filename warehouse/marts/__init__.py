@@ -34,7 +34,7 @@ role (`current_user`), see `warehouse.access`.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -187,143 +187,143 @@ HEALTH_MEASURES: tuple[str, ...] = (
 # ---------------------------------------------------------------------------- city KPIs
 
 
-def _unpivot(domain: str, source: str, metrics: Sequence[tuple[str, str]]) -> str:
-    """`SELECT domain, metric, period, value` for each (metric, expression) of `source`."""
-    return "\nUNION ALL\n".join(
-        f"SELECT CAST('{domain}' AS VARCHAR) AS domain, CAST('{metric}' AS VARCHAR) AS metric, "
-        f"period, CAST({expression} AS DOUBLE PRECISION) AS value FROM {source}"
-        for metric, expression in metrics
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One KPI the city publishes, as the catalogue `metrics.toml` declares it."""
+
+    order: int
+    domain: str
+    metric: str
+    type: str
+    unit: str
+    label_zh: str
+    label_en: str
+    expression: str
+    description: str
+    description_zh: str
+    grain: str
+    grain_zh: str
+    period_kinds: str
+    source_mart: str
+
+    @property
+    def integral(self) -> bool:
+        return self.type == "integer"
+
+
+def load_metrics(path: Path = MARTS_DIR / "metrics.toml") -> tuple[Metric, ...]:
+    """The metric catalogue, in its declared order."""
+    with path.open("rb") as handle:
+        spec = tomllib.load(handle)
+    metrics = []
+    for order, entry in enumerate(spec["metrics"], start=1):
+        domain = spec["domains"][entry["domain"]]
+        if entry["type"] not in ("integer", "double") or entry["unit"] not in UNITS:
+            raise ValueError(f"metrics.toml: {entry['metric']}: bad type or unit")
+        metrics.append(Metric(
+            order=order, domain=entry["domain"], metric=entry["metric"], type=entry["type"],
+            unit=entry["unit"], label_zh=entry["label_zh"], label_en=entry["label_en"],
+            expression=entry["expression"], description=entry["description"],
+            description_zh=entry["description_zh"], grain=domain["grain"],
+            grain_zh=domain["grain_zh"], period_kinds=domain["period_kinds"],
+            source_mart=entry.get("source_mart", domain["source_mart"]),
+        ))
+    keys = [(m.domain, m.metric) for m in metrics]
+    if len(set(keys)) != len(keys):
+        raise ValueError("metrics.toml: a metric is declared twice")
+    return tuple(metrics)
+
+
+METRICS: tuple[Metric, ...] = load_metrics()
+"""Every KPI the city publishes, declared once in `metrics.toml`."""
+
+
+def _kpis(domain: str) -> tuple[tuple[str, str], ...]:
+    return tuple((m.metric, m.expression) for m in METRICS if m.domain == domain)
+
+
+CHILDCARE_KPIS = _kpis("childcare")
+VOCATIONAL_KPIS = _kpis("vocational")
+HEALTH_KPIS = _kpis("health")
+"""(metric, SQL expression over the domain's city aggregate), as the quality gate reads them."""
+
+
+def _text(value: str) -> str:
+    return "CAST(" + _literal(value) + " AS VARCHAR)"
+
+
+def metric_definitions_sql() -> str:
+    """`mart_metric_definitions`: the catalogue as rows (a VALUES list, both backends)."""
+    rows = ",\n       ".join(
+        "(" + ", ".join([
+            str(m.order), _literal(m.domain), _literal(m.metric), _literal(m.label_zh),
+            _literal(m.label_en), _literal(m.unit), _literal(UNITS[m.unit]), _literal(m.type),
+            _literal(m.grain), _literal(m.grain_zh), _literal(m.period_kinds),
+            _literal(m.expression), _literal(m.description), _literal(m.description_zh),
+            _literal(m.source_mart),
+        ]) + ")"
+        for m in METRICS
     )
+    columns = ("metric_order", "domain", "metric", "label_zh", "label_en", "unit", "unit_zh",
+               "value_type", "grain", "grain_zh", "period_kinds", "formula", "description",
+               "description_zh", "source_mart")
+    select = ",\n       ".join(
+        f"CAST(d.{c} AS BIGINT) AS {c}" if c == "metric_order" else f"CAST(d.{c} AS VARCHAR) AS {c}"
+        for c in columns
+    )
+    return f"SELECT {select}\nFROM (VALUES {rows}) AS d({', '.join(columns)})\n"
 
 
-CHILDCARE_KPIS: tuple[tuple[str, str], ...] = (
-    ("sites", "sites"),
-    ("counties_reporting", "counties_reporting"),
-    ("children_enrolled", "children_enrolled"),
-    ("left_behind_children", "left_behind_children"),
-    ("relocated_children", "relocated_children"),
-    ("volunteers_total", "volunteers_total"),
-    ("volunteers_university", "volunteers_university"),
-    ("volunteers_other", "volunteers_total - volunteers_university"),
-    ("avg_service_days",
-     "CASE WHEN sites > 0 THEN CAST(service_days AS DOUBLE PRECISION) / sites END"),
-    ("children_enrolled_prev_year", "children_prev"),
-    ("children_yoy_change", "children_enrolled - children_prev"),
-    ("children_yoy_pct",
-     "CASE WHEN children_prev > 0 THEN CAST(children_enrolled - children_prev AS DOUBLE PRECISION)"
-     " * 100 / children_prev END"),
+def city_kpi_sql() -> str:
+    """`mart_city_kpi`: the city aggregates of `mart_city_kpi.sql`, one row per metric of
+    the catalogue and period, with the period's date axis, the metric's unit and labels,
+    and the scope the reading session sees (`city`, or the county codes row-level
+    security limits it to: the counties whose calendar rows it can read)."""
+    aggregates = (MARTS_DIR / "mart_city_kpi.sql").read_text(encoding="utf-8").strip()
+    unions = "\n    UNION ALL\n    ".join(
+        f"SELECT {_text(m.domain)} AS domain, {_text(m.metric)} AS metric, period, "
+        f"CAST({m.expression} AS DOUBLE PRECISION) AS value, "
+        + (f"CAST({m.expression} AS BIGINT)" if m.integral else "CAST(NULL AS BIGINT)")
+        + f" AS value_integer FROM {m.domain}"
+        for m in METRICS
+    )
+    return f"""{aggregates}, kpi AS (
+    {unions}
+), visible AS (
+    SELECT DISTINCT county_code FROM dw.ref_calendar
+), scope AS (
+    SELECT CASE WHEN (SELECT COUNT(*) FROM visible) = (SELECT COUNT(*) FROM dw.dim_county)
+                THEN CAST('city' AS VARCHAR)
+                ELSE (SELECT STRING_AGG(county_code, ',' ORDER BY county_code) FROM visible)
+           END AS scope
 )
-
-VOCATIONAL_KPIS: tuple[tuple[str, str], ...] = (
-    ("schools", "schools"),
-    ("enrolled", "enrolled"),
-    ("new_intake", "new_intake"),
-    ("dropouts", "dropouts"),
-    ("dropout_rate",
-     "CASE WHEN enrolled > 0 THEN CAST(dropouts AS DOUBLE PRECISION) / enrolled END"),
-    ("new_intake_prev_year", "new_intake_prev"),
-    ("new_intake_yoy_change", "new_intake - new_intake_prev"),
-    ("new_intake_yoy_pct",
-     "CASE WHEN new_intake_prev > 0 THEN CAST(new_intake - new_intake_prev AS DOUBLE PRECISION)"
-     " * 100 / new_intake_prev END"),
-)
-
-_CUMULATIVE = ("surgeries", "experts_dispatched", "visiting_experts")
-
-HEALTH_KPIS: tuple[tuple[str, str], ...] = (
-    *((m, m) for m in HEALTH_MEASURES),
-    *((f"{m}_cumulative", f"{m}_cumulative") for m in _CUMULATIVE),
-    ("facilities_reporting", "facilities_reporting"),
-    ("departments_total", "departments_total"),
-    ("departments_internal", "departments_internal"),
-    ("departments_surgical", "departments_surgical"),
-)
-
-_CITY_HEALTH_SUMS = ",\n           ".join(
-    f"CAST(SUM(f.{m}) AS BIGINT) AS {m}" for m in HEALTH_MEASURES
-)
-_CITY_HEALTH_RUNNING = ",\n           ".join(
-    f"CAST(SUM({m}) OVER (ORDER BY period ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
-    f" AS BIGINT) AS {m}_cumulative"
-    for m in _CUMULATIVE
-)
-
-_CITY_KPI = f"""
-WITH cc_sites AS (
-    SELECT period,
-           CAST(SUM(sites) AS BIGINT) AS sites,
-           COUNT(DISTINCT county_code) AS counties_reporting,
-           CAST(SUM(children_enrolled) AS BIGINT) AS children_enrolled,
-           CAST(SUM(left_behind_children) AS BIGINT) AS left_behind_children,
-           CAST(SUM(relocated_children) AS BIGINT) AS relocated_children,
-           CAST(SUM(service_days) AS BIGINT) AS service_days
-    FROM marts.int_childcare_sites_county_season
-    GROUP BY period
-), cc_volunteers AS (
-    SELECT period,
-           CAST(SUM(volunteers_total) AS BIGINT) AS volunteers_total,
-           CAST(SUM(volunteers_university) AS BIGINT) AS volunteers_university
-    FROM marts.int_childcare_volunteers_county_season
-    GROUP BY period
-), cc_seasons AS (
-    SELECT period FROM cc_sites UNION SELECT period FROM cc_volunteers
-), childcare AS (
-    SELECT k.period, s.sites, s.counties_reporting, s.children_enrolled,
-           s.left_behind_children, s.relocated_children, s.service_days,
-           v.volunteers_total, v.volunteers_university,
-           prev.children_enrolled AS children_prev
-    FROM cc_seasons k
-    JOIN dw.dim_period p ON p.period = k.period
-    LEFT JOIN cc_sites s ON s.period = k.period
-    LEFT JOIN cc_volunteers v ON v.period = k.period
-    LEFT JOIN cc_sites prev ON prev.period = p.prev_year_period
-), voc_schools AS (
-    SELECT f.period, COUNT(DISTINCT s.school_code) AS schools
-    FROM dw.fact_vocational_enrollment f
-    JOIN dw.dim_school s ON s.school_key = f.school_key
-    GROUP BY f.period
-), voc_year AS (
-    SELECT y.period, n.schools,
-           CAST(SUM(y.enrolled) AS BIGINT) AS enrolled,
-           CAST(SUM(y.new_intake) AS BIGINT) AS new_intake,
-           CAST(SUM(y.dropouts) AS BIGINT) AS dropouts
-    FROM marts.int_vocational_county_year y
-    JOIN voc_schools n ON n.period = y.period
-    GROUP BY y.period, n.schools
-), vocational AS (
-    SELECT y.period, y.schools, y.enrolled, y.new_intake, y.dropouts,
-           prev.new_intake AS new_intake_prev
-    FROM voc_year y
-    JOIN dw.dim_period p ON p.period = y.period
-    LEFT JOIN voc_year prev ON prev.period = p.prev_year_period
-), health_month AS (
-    SELECT f.period,
-           {_CITY_HEALTH_SUMS},
-           COUNT(DISTINCT h.facility_code) AS facilities_reporting,
-           COUNT(DISTINCT d.department) AS departments_total,
-           COUNT(DISTINCT CASE WHEN d.department_group = 'internal' THEN d.department END)
-               AS departments_internal,
-           COUNT(DISTINCT CASE WHEN d.department_group = 'surgical' THEN d.department END)
-               AS departments_surgical
-    FROM dw.fact_health_monthly f
-    JOIN dw.dim_health_facility h ON h.facility_key = f.facility_key
-    JOIN dw.dim_department d ON d.department_key = f.department_key
-    GROUP BY f.period
-), health AS (
-    SELECT health_month.*,
-           {_CITY_HEALTH_RUNNING}
-    FROM health_month
-)
-{_unpivot("childcare", "childcare", CHILDCARE_KPIS)}
-UNION ALL
-{_unpivot("vocational", "vocational", VOCATIONAL_KPIS)}
-UNION ALL
-{_unpivot("health", "health", HEALTH_KPIS)}
+SELECT k.domain,
+       k.metric,
+       k.period,
+       k.value,
+       p.start_date AS period_start,
+       p.period_kind,
+       p.label_zh AS period_label_zh,
+       d.unit,
+       d.label_zh,
+       d.label_en,
+       s.scope,
+       k.value_integer
+FROM kpi k
+JOIN marts.mart_dim_period p ON p.period = k.period
+JOIN marts.mart_metric_definitions d ON d.domain = k.domain AND d.metric = k.metric
+CROSS JOIN scope s
 """
+
 
 VIEW_ORDER: tuple[str, ...] = (
     "mart_dim_county",
     "mart_dim_period",
+    "mart_metric_definitions",
     "int_childcare_sites_county_season",
     "int_childcare_volunteers_county_season_kind",
     "int_childcare_volunteers_county_season",
@@ -337,7 +337,10 @@ VIEW_ORDER: tuple[str, ...] = (
 )
 """Every view of schema `marts`, in the order they are created (dependencies first)."""
 
-_GENERATED: Mapping[str, str] = {"mart_city_kpi": _CITY_KPI}
+_GENERATED: Mapping[str, str] = {
+    "mart_metric_definitions": metric_definitions_sql(),
+    "mart_city_kpi": city_kpi_sql(),
+}
 """Views whose query is generated in Python rather than read from a `.sql` file."""
 
 VIEWS: Mapping[str, Mart] = {name: load_view(name, _GENERATED.get(name)) for name in VIEW_ORDER}
@@ -360,10 +363,6 @@ def create_marts(conn: Connection) -> None:
         _ddl(conn, f"COMMENT ON VIEW {view} IS {_literal(mart.comment())}")
         for column in mart.column_docs:  # DuckDB forgets them when the view is replaced
             _ddl(conn, f"COMMENT ON COLUMN {view}.{column.name} IS {_literal(column.comment())}")
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _replace_view_keeping_access(conn: Connection, view: str, sql: str) -> None:
