@@ -285,6 +285,16 @@ def test_submission_status_values(warehouse_engine: Engine) -> None:
     health_late = partition(b.ZHAOYANG, "health_monthly", "2025-07")
     assert health_late["on_time"] is False  # 08-12 > due 08-10
 
+    assert (sites["received_date"], sites["first_usable_date"], sites["days_late"]) == (
+        dt.date(2025, 7, 1), dt.date(2025, 7, 1), 0)  # T0 08:00 UTC = 16:00 in the city
+    assert (late["days_late"], late["first_usable_date"]) == (20, dt.date(2024, 10, 20))
+    assert late["received_date"] == dt.date(2024, 10, 20)
+    assert health_on_time["days_late"] == 0
+    assert health_late["days_late"] == 2  # 08-12 against 08-10
+    today = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+    assert missing["days_late"] == (today - dt.date(2024, 9, 30)).days  # still counting
+    assert missing["received_date"] is None and missing["first_usable_date"] is None
+
     # health is owed by 530602 only; other counties have no health partitions
     assert status.filter(dataset="health_monthly", county_code=b.SUIJIANG).height == 0
     statuses = set(status["status"].to_list())
@@ -362,3 +372,17 @@ def test_marts_carry_the_county_order_and_a_date_axis(warehouse_engine: Engine) 
     for name in ("mart_childcare_site_season", "mart_health_facility_month",
                  "mart_submission_status"):
         assert read_mart(warehouse_engine, name)["county_order"].null_count() == 0, name
+
+
+def test_volunteers_by_kind(warehouse_engine: Engine) -> None:
+    load_sample(warehouse_engine)
+    by_kind = read_mart(warehouse_engine, "mart_childcare_volunteers_by_kind")
+    zy = by_kind.filter(county_code=b.ZHAOYANG, season="2025-summer")
+    assert zy["volunteers"].sum() == 12
+    assert zy.filter(is_university=True)["volunteers"].sum() == 9
+    assert zy["volunteer_kind_zh"].null_count() == 0 and zy["volunteer_kind_zh"].str.len_chars().min() > 0
+    assert set(zy["county_order"]) == {1} and set(zy["season_label_zh"]) == {"2025年暑期"}
+    totals = read_mart(warehouse_engine, "mart_childcare_county_season")
+    summed = by_kind.group_by("county_code", "season").agg(pl.col("volunteers").sum())
+    joined = totals.join(summed, on=["county_code", "season"], how="inner")
+    assert joined.height > 0 and (joined["volunteers"] == joined["volunteers_total"]).all()

@@ -330,6 +330,7 @@ VIEW_ORDER: tuple[str, ...] = (
     "int_vocational_county_year",
     "mart_childcare_county_season",
     "mart_childcare_site_season",
+    "mart_childcare_volunteers_by_kind",
     "mart_vocational_county_year",
     "mart_health_facility_month",
     "mart_city_kpi",

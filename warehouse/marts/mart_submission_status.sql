@@ -41,7 +41,19 @@ SELECT k.county_code,
        cal.due_date IS NOT NULL AS expected,
        ca.rows_loaded AS current_rows_loaded,
        c.county_order,
-       pp.start_date AS period_start
+       pp.start_date AS period_start,
+       CAST(l.modified_at + INTERVAL '8 hours' AS DATE) AS received_date,
+       CAST(r.first_delivered_at + INTERVAL '8 hours' AS DATE) AS first_usable_date,
+       CASE WHEN cal.due_date IS NULL THEN NULL
+            WHEN r.first_delivered_at IS NOT NULL
+                 THEN CASE WHEN CAST(r.first_delivered_at + INTERVAL '8 hours' AS DATE) > cal.due_date
+                           THEN CAST(CAST(r.first_delivered_at + INTERVAL '8 hours' AS DATE)
+                                     - cal.due_date AS BIGINT)
+                           ELSE 0 END
+            WHEN CAST(CURRENT_TIMESTAMP AT TIME ZONE 'Asia/Shanghai' AS DATE) > cal.due_date
+                 THEN CAST(CAST(CURRENT_TIMESTAMP AT TIME ZONE 'Asia/Shanghai' AS DATE)
+                           - cal.due_date AS BIGINT)
+       END AS days_late
 FROM partitions k
 LEFT JOIN marts.mart_dim_county c ON c.county_code = k.county_code
 LEFT JOIN marts.mart_dim_period pp ON pp.period = k.period
