@@ -386,3 +386,23 @@ def test_volunteers_by_kind(warehouse_engine: Engine) -> None:
     summed = by_kind.group_by("county_code", "season").agg(pl.col("volunteers").sum())
     joined = totals.join(summed, on=["county_code", "season"], how="inner")
     assert joined.height > 0 and (joined["volunteers"] == joined["volunteers_total"]).all()
+
+
+def test_every_superset_metric_runs_on_the_backend(warehouse_engine: Engine) -> None:
+    """The bundle's saved metrics are SQL Superset sends as is: they must run on both."""
+    from countyflow.superset import bundle_files
+
+    load_sample(warehouse_engine)
+    datasets = [d for p, d in bundle_files().items() if p.startswith("datasets/")]
+    with warehouse_engine.connect() as conn:
+        for dataset in datasets:
+            view = sql_name(conn, dataset["table_name"])
+            for metric in dataset["metrics"]:
+                conn.exec_driver_sql(f"SELECT {metric['expression']} FROM {view}").all()
+        kpi = next(d for d in datasets if d["table_name"] == "mart_city_kpi")
+        children = next(m for m in kpi["metrics"]
+                        if m["metric_name"] == "childcare__children_enrolled")
+        value = conn.exec_driver_sql(
+            f"SELECT {children['expression']} FROM {sql_name(conn, 'mart_city_kpi')} "
+            "WHERE period = '2025-summer'").scalar_one()
+    assert value == 180
