@@ -36,7 +36,7 @@ from tests.warehouse.backends import (
 from tests.warehouse.sample import load_sample
 from warehouse.access import AccessError, AccessPlan, apply_access, row_filters
 from warehouse.engine import make_engine
-from warehouse.marts import MARTS, VIEWS, _replace_view_keeping_access
+from warehouse.marts import MARTS, VIEWS, _replace_view_keeping_access, create_marts
 from warehouse.models import Base
 from warehouse.schema import ensure_warehouse
 
@@ -375,3 +375,23 @@ def test_a_mart_recreated_with_other_columns_keeps_its_owner_and_grants(secured:
                                      MARTS["mart_city_kpi"].query + ") AS m")  # a column fewer
         assert conn.exec_driver_sql(acl, {"v": view}).one() == before
         conn.rollback()
+
+
+def test_a_view_added_by_an_upgrade_gets_the_owner_and_readers_of_the_marts(
+    secured: Secured,
+) -> None:
+    """An upgrade that adds a view (run as the superuser here) must not leave it owned by
+    a role that skips row-level security, nor unreadable until `grants` runs again."""
+    view = "marts.mart_childcare_volunteers_by_kind"  # no view depends on it
+    access = ("SELECT pg_get_userbyid(c.relowner), a.grantee::regrole::text, a.privilege_type "
+              "FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = %(v)s::regclass")
+    with secured.admin.begin() as conn:
+        before = set(conn.exec_driver_sql(access, {"v": view}).all())
+        conn.exec_driver_sql(f"DROP VIEW {view}")
+        create_marts(conn)
+        after = set(conn.exec_driver_sql(access, {"v": view}).all())
+        conn.rollback()
+    assert after == before
+    assert {owner for owner, _, _ in after} == {secured.plan.loader}
+    assert {grantee for _, grantee, privilege in after if privilege == "SELECT"} >= {
+        secured.plan.bi_reader, *secured.plan.county_roles.values()}

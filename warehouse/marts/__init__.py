@@ -368,10 +368,14 @@ def create_marts(conn: Connection) -> None:
 
 def _replace_view_keeping_access(conn: Connection, view: str, sql: str) -> None:
     """PostgreSQL: replace in place; when the columns changed (PostgreSQL then refuses),
-    drop and create, and give the new view the old one's owner and grants."""
+    drop and create, and give the new view the old one's owner and grants. A view that
+    did not exist yet (added by an upgrade) gets the access the others have."""
+    exists = conn.execute(sa.text("SELECT to_regclass(:v) IS NOT NULL"), {"v": view}).scalar_one()
     try:
         with conn.begin_nested():
             _ddl(conn, f"CREATE OR REPLACE VIEW {view} AS {sql}")
+        if not exists:
+            _adopt_schema_access(conn, view)
         return
     except sa.exc.DBAPIError:
         pass  # e.g. "cannot drop columns from view", "cannot change data type of view column"
@@ -395,6 +399,36 @@ def _replace_view_keeping_access(conn: Connection, view: str, sql: str) -> None:
         _ddl(conn, f"ALTER VIEW {view} OWNER TO {owner_name}")
     for grantee, privilege in grants:
         _ddl(conn, f"GRANT {privilege} ON {view} TO {grantee}")
+
+
+def _adopt_schema_access(conn: Connection, view: str) -> None:
+    """A new view of schema `marts` on a warehouse `countyflow grants` has secured: owned
+    by the schema's owner (`countyflow_loader`), readable by the roles that may use the
+    schema, as `grants` would make it. Without this, the marts that read a new
+    intermediate view would fail for every reader until `grants` is run again (their
+    owner could not read it), and a view owned by a superuser would skip row-level
+    security. Nothing happens when the session may not act for the schema's owner."""
+    schema = view.split(".")[0]
+    owner = conn.execute(
+        sa.text("SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = :s"),
+        {"s": schema},
+    ).scalar_one()
+    allowed = conn.execute(
+        sa.text("SELECT current_user <> :o AND pg_has_role(current_user, :o, 'MEMBER')"),
+        {"o": owner},
+    ).scalar_one()
+    if not allowed:
+        return
+    readers = conn.execute(
+        sa.text("SELECT DISTINCT quote_ident(pg_get_userbyid(a.grantee)) "
+                "FROM pg_namespace n, aclexplode(n.nspacl) a WHERE n.nspname = :s "
+                "AND a.privilege_type = 'USAGE' AND a.grantee <> n.nspowner AND a.grantee <> 0 "
+                "ORDER BY 1"),
+        {"s": schema},
+    ).scalars().all()
+    _ddl(conn, f"ALTER VIEW {view} OWNER TO {conn.dialect.identifier_preparer.quote(owner)}")
+    if readers:
+        _ddl(conn, f"GRANT SELECT ON {view} TO {', '.join(readers)}")
 
 
 def _ddl(conn: Connection, statement: str) -> None:
