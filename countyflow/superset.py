@@ -45,6 +45,13 @@ def _uuid(kind: str, name: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"{kind}:{name}"))
 
 
+def short_label(text: str) -> str:
+    """A column's verbose name: its Chinese description up to the first bracket or
+    clause (`县区代码（6 位行政区划代码）` → `县区代码`, `状态：accepted …` → `状态`)."""
+    cut = min((i for i in (text.find(mark) for mark in "（(：:，,；;") if i > 0), default=len(text))
+    return text[:cut].strip()
+
+
 def dataset_metrics(view: Mart) -> list[dict[str, Any]]:
     """The dataset's saved metrics: COUNT(*), SUM of each integer measure, and on
     mart_city_kpi one metric per KPI of the catalogue."""
@@ -97,7 +104,7 @@ def _dataset(view: Mart, database_uuid: str) -> dict[str, Any]:
         "columns": [
             {
                 "column_name": c.name,
-                "verbose_name": c.zh if len(c.zh) <= 40 else c.en,
+                "verbose_name": short_label(c.zh),
                 "is_dttm": c.type in ("date", "timestamp"),
                 "is_active": True,
                 "type": _SQLA_TYPES[c.type],

@@ -36,6 +36,8 @@ def test_bundle_structure_and_references(tmp_path: Path) -> None:
         assert dataset["description"] == view.comment()
         assert [c["column_name"] for c in dataset["columns"]] == list(view.columns)
         assert all(c["description"] and c["verbose_name"] for c in dataset["columns"])
+        verbose = [c["verbose_name"] for c in dataset["columns"]]
+        assert len(set(verbose)) == len(verbose), dataset["table_name"]  # a picker tells them apart
         assert dataset["main_dttm_col"] is None or dataset["main_dttm_col"] in view.columns
     kpi = next(d for d in datasets.values() if d["table_name"] == "mart_city_kpi")
     assert {m["metric_name"] for m in kpi["metrics"]} >= {f"{m.domain}__{m.metric}" for m in METRICS}
