@@ -12,6 +12,11 @@ the zip it also writes, with `superset import-dashboards -p countyflow-superset.
     charts/<chart>.yaml                  the city's story, one chart per question
     dashboards/countyflow.yaml           the dashboard that lays them out
 
+Verified once by hand (2026-12-07): `superset import-dashboards` of Superset 6.1.0 imports
+the bundle (1 database, 10 datasets with 88 saved metrics and every column described, 5
+charts, 1 dashboard); with the database pointed at a demo warehouse on PostgreSQL as a
+`bi_reader` login, the query of every chart ran through Superset's chart-data command.
+
 The files are JSON, which is YAML: the bundle needs no YAML library. Identifiers are
 UUIDs derived from names (uuid5), so exporting again gives the same UUIDs and a
 re-import overwrites instead of duplicating.
@@ -144,7 +149,7 @@ CHARTS: tuple[Chart, ...] = (
           {"x_axis": "county_name", "metrics": ["sum__children_enrolled"], "groupby": ["year"],
            "adhoc_filters": [_filter("season_kind", "==", "summer"),
                              _filter("year", "IN", [2024, 2025])],
-           "x_axis_sort": "county_order", "row_limit": 1000}, width=12),
+           "row_limit": 1000}, width=12),
     Chart("volunteers_by_kind", "志愿者人数（按类别）/ Volunteers by kind",
           "mart_childcare_volunteers_by_kind", "echarts_timeseries_bar",
           {"x_axis": "season_start", "metrics": ["sum__volunteers"],
