@@ -155,5 +155,24 @@ def serve() -> None:
     raise typer.Exit(serve_deployments(_settings()))
 
 
+bi_app = typer.Typer(help="Hand the marts to BI tools.", no_args_is_help=True)
+app.add_typer(bi_app, name="bi")
+
+
+@bi_app.command("export")
+def bi_export(
+    superset: Annotated[Path, typer.Option(
+        "--superset", help="Folder to write the Superset import bundle to (and its .zip).")],
+) -> None:
+    """Write a Superset import bundle: database placeholder, the marts as datasets, charts,
+    a dashboard. Import it with `superset import-dashboards -p <DIR>/countyflow_superset.zip`."""
+    from countyflow.superset import write_bundle
+
+    root, archive = write_bundle(superset)
+    typer.echo(f"wrote {root} and {archive}")
+    typer.echo("import: superset import-dashboards -p " + str(archive) + " -u admin; then set "
+               "the password of database 'countyflow' (login as bi_reader) in Superset")
+
+
 if __name__ == "__main__":
     app()

@@ -55,7 +55,11 @@ def kpis() -> pl.DataFrame:
         ("health", "surgeries_cumulative", "2025-07", 52954.0),
         ("health", "beds_open", "2025-07", 268.0),
     ]
-    return pl.DataFrame(rows, schema=dict(MARTS["mart_city_kpi"].columns), orient="row")
+    schema = dict(MARTS["mart_city_kpi"].columns)
+    contract = {c: schema[c] for c in ("domain", "metric", "period", "value")}
+    frame = pl.DataFrame(rows, schema=contract, orient="row")
+    return frame.with_columns(pl.lit(None, dtype).alias(c)  # columns added after SPEC §6
+                              for c, dtype in schema.items() if c not in contract)
 
 
 def county_season() -> pl.DataFrame:

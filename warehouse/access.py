@@ -39,7 +39,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from warehouse.layout import AUDIT, DW, MARTS_SCHEMA, SCHEMAS, SEARCH_PATH
-from warehouse.marts import MARTS
+from warehouse.marts import VIEWS
 from warehouse.migrate import VERSION_TABLE, default_schema
 from warehouse.models import AuditSubmission, Base, DimCounty
 
@@ -273,7 +273,8 @@ def warehouse_tables() -> list[sa.Table]:
 
 
 def mart_views() -> list[str]:
-    return [mart.view_for("postgresql") for mart in MARTS.values()]
+    """Every view of schema `marts` (intermediate views, dimensions and marts alike)."""
+    return [view.view_for("postgresql") for view in VIEWS.values()]
 
 
 def row_filters() -> dict[sa.Table, str]:

@@ -605,6 +605,7 @@ MART_SOURCES: Mapping[str, tuple[MartSource, ...]] = {
     "mart_childcare_site_season": (
         MartSource("fact_childcare_site_season", {None: ("COUNT(*)", "COUNT(*)")}),
     ),
+    "mart_childcare_volunteers_by_kind": (MartSource("fact_childcare_volunteers"),),
     "mart_vocational_county_year": (MartSource("fact_vocational_enrollment"),),
     "mart_health_facility_month": (
         MartSource("fact_health_monthly", {"departments": ("SUM(b.departments)", "COUNT(*)")}),

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 
 from warehouse.engine import make_engine
 from warehouse.layout import qualify
-from warehouse.marts import MARTS
+from warehouse.marts import VIEWS
 from warehouse.models import Base
 from warehouse.schema import ensure_warehouse
 
@@ -41,8 +41,8 @@ def sql_name(engine: Engine | Connection, name: str) -> str:
     """How SQL names table or mart `name` on `engine`'s backend (`dw.dim_date` on
     PostgreSQL, `dim_date` on DuckDB; see warehouse.layout)."""
     dialect = engine.dialect.name
-    if name in MARTS:
-        return MARTS[name].view_for(dialect)
+    if name in VIEWS:
+        return VIEWS[name].view_for(dialect)
     table = Base.metadata.tables[name]
     assert table.schema is not None
     return qualify(dialect, table.schema, table.name)

@@ -36,7 +36,7 @@ from tests.warehouse.backends import (
 from tests.warehouse.sample import load_sample
 from warehouse.access import AccessError, AccessPlan, apply_access, row_filters
 from warehouse.engine import make_engine
-from warehouse.marts import MARTS, _replace_view_keeping_access
+from warehouse.marts import MARTS, VIEWS, _replace_view_keeping_access, create_marts
 from warehouse.models import Base
 from warehouse.schema import ensure_warehouse
 
@@ -194,9 +194,9 @@ def test_a_county_sees_only_its_own_rows_in_every_table_and_mart(
                         "USING (submission_id) WHERE s.county_code = %(own)s", {"own": code}
                     ).scalar_one()
                 assert _count(conn, f"SELECT COUNT(*) FROM {name}") == expected
-        for mart in MARTS.values():
+        for mart in VIEWS.values():  # the marts and the intermediate views under them
             view = sql_name(secured.admin, mart.name)
-            if "county_code" in mart.columns:
+            if "county_code" in mart.columns and mart.kind != "dimension":
                 assert _count(conn, f"SELECT COUNT(*) FROM {view} WHERE {OTHER_COUNTY_ROWS}",
                               own=code) == 0, (code, view)
                 assert _count(conn, f"SELECT COUNT(*) FROM {view}") == secured.admin_count(
@@ -209,6 +209,16 @@ def test_a_county_sees_only_its_own_rows_in_every_table_and_mart(
                                         "county_code = %(own)s AND period = '2025-summer'",
                                         own=code)
         assert [row[0] for row in sites] == ([float(own_sites)] if own_sites else [])
+        scopes = conn.execute("SELECT DISTINCT scope FROM marts.mart_city_kpi").fetchall()
+        assert scopes in ([], [(code,)])  # its own figures, labelled as such
+
+
+def test_a_county_reads_the_conformed_dimensions_in_full(secured: Secured) -> None:
+    """The list of counties and of periods is reference data, as `dw.dim_county` is."""
+    with secured.connect(secured.plan.county_role(b.SUIJIANG)) as conn:
+        assert _count(conn, "SELECT COUNT(*) FROM marts.mart_dim_county") == 11
+        assert _count(conn, "SELECT COUNT(*) FROM marts.mart_dim_period") == \
+            secured.admin_count("dim_period")
 
 
 def test_sample_has_rows_of_several_counties(secured: Secured) -> None:
@@ -222,9 +232,12 @@ def test_sample_has_rows_of_several_counties(secured: Secured) -> None:
 
 def test_bi_reader_reads_every_mart_in_full_and_no_table(secured: Secured) -> None:
     with secured.connect(secured.plan.bi_reader) as conn:
-        for mart in MARTS.values():
+        for mart in VIEWS.values():
             assert _count(conn, f"SELECT COUNT(*) FROM {mart.name}") == secured.admin_count(
                 mart.name)  # bare names: bi_reader's search path is `marts`
+        assert _count(conn, "SELECT COUNT(*) FROM mart_dim_county") == 11
+        assert conn.execute("SELECT DISTINCT scope FROM mart_city_kpi").fetchall() == [("city",)]
+        assert _count(conn, "SELECT COUNT(*) FROM mart_dim_period WHERE start_date IS NULL") == 0
         assert _count(conn, "SELECT COUNT(DISTINCT county_code) FROM mart_childcare_county_season") == 2
         for table in [*Base.metadata.tables.values()]:
             with pytest.raises(errors.InsufficientPrivilege):
@@ -362,3 +375,23 @@ def test_a_mart_recreated_with_other_columns_keeps_its_owner_and_grants(secured:
                                      MARTS["mart_city_kpi"].query + ") AS m")  # a column fewer
         assert conn.exec_driver_sql(acl, {"v": view}).one() == before
         conn.rollback()
+
+
+def test_a_view_added_by_an_upgrade_gets_the_owner_and_readers_of_the_marts(
+    secured: Secured,
+) -> None:
+    """An upgrade that adds a view (run as the superuser here) must not leave it owned by
+    a role that skips row-level security, nor unreadable until `grants` runs again."""
+    view = "marts.mart_childcare_volunteers_by_kind"  # no view depends on it
+    access = ("SELECT pg_get_userbyid(c.relowner), a.grantee::regrole::text, a.privilege_type "
+              "FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = %(v)s::regclass")
+    with secured.admin.begin() as conn:
+        before = set(conn.exec_driver_sql(access, {"v": view}).all())
+        conn.exec_driver_sql(f"DROP VIEW {view}")
+        create_marts(conn)
+        after = set(conn.exec_driver_sql(access, {"v": view}).all())
+        conn.rollback()
+    assert after == before
+    assert {owner for owner, _, _ in after} == {secured.plan.loader}
+    assert {grantee for _, grantee, privilege in after if privilege == "SELECT"} >= {
+        secured.plan.bi_reader, *secured.plan.county_roles.values()}

@@ -19,7 +19,7 @@ from tests.warehouse.sample import load_sample
 from warehouse import migrate
 from warehouse.engine import make_engine
 from warehouse.layout import SCHEMAS
-from warehouse.marts import MARTS, read_mart
+from warehouse.marts import MARTS, VIEWS, read_mart
 from warehouse.models import NAMING_CONVENTION, Base, referenced_column
 from warehouse.schema import ensure_warehouse, sync_reference_data
 
@@ -60,7 +60,7 @@ def build_baseline_with_sample(url: str, *, versioned: bool) -> dict[str, int]:
         with engine.begin() as conn:
             migrate.upgrade(conn, migrate.BASELINE)
             sync_reference_data(conn)
-            for mart in MARTS.values():  # the marts lived beside the tables
+            for mart in VIEWS.values():  # the marts lived beside the tables
                 conn.exec_driver_sql(f"CREATE VIEW {mart.name} AS {mart.sql}".replace("%", "%%"))
             if not versioned:
                 conn.exec_driver_sql(f"DROP TABLE {migrate.VERSION_TABLE}")

@@ -13,7 +13,7 @@ from countyflow.reference.calendar import submission_calendar
 from tests.warehouse.backends import SqlNames
 from warehouse.engine import make_engine
 from warehouse.layout import AUDIT, DW, MARTS_SCHEMA, physical_schemas
-from warehouse.marts import MARTS
+from warehouse.marts import VIEWS
 from warehouse.models import Base
 from warehouse.schema import date_frame, ensure_warehouse
 
@@ -48,11 +48,11 @@ def test_ensure_warehouse_is_idempotent(warehouse_url: str) -> None:
         tables, views = objects(engine)
         if engine.dialect.name == "postgresql":
             assert tables == set(Base.metadata.tables)  # dw.* and audit.*
-            assert views == {f"{MARTS_SCHEMA}.{name}" for name in MARTS}
+            assert views == {f"{MARTS_SCHEMA}.{name}" for name in VIEWS}
         else:  # DuckDB folds the schemas into main (warehouse.layout)
             assert tables == {f"main.{t.name}" for t in Base.metadata.tables.values()} | {
                 "main.alembic_version"}
-            assert views == {f"main.{name}" for name in MARTS}
+            assert views == {f"main.{name}" for name in VIEWS}
         assert first["dim_county"] == counties().height == 11
         assert first["dim_department"] == 9
         assert first["dim_vocational_track"] == 5
@@ -113,7 +113,7 @@ def test_a_client_that_knows_nothing_of_countyflow_reads_every_mart(
 
         conn = duckdb.connect(str(url.database))
         try:
-            for name in MARTS:
+            for name in VIEWS:
                 conn.execute(f"SELECT * FROM {name}").fetchall()
         finally:
             conn.close()
@@ -123,5 +123,5 @@ def test_a_client_that_knows_nothing_of_countyflow_reads_every_mart(
     plain = url.set(drivername="postgresql", query={})
     with psycopg.connect(plain.render_as_string(hide_password=False)) as conn:
         assert conn.execute("SHOW search_path").fetchone() == ('"$user", public',)
-        for name in MARTS:
+        for name in VIEWS:
             conn.execute(f"SELECT * FROM {MARTS_SCHEMA}.{name}").fetchall()

@@ -73,6 +73,12 @@ def downgrade() -> None:
         return
     for mart in MARTS:
         op.execute(f"DROP VIEW IF EXISTS marts.{mart}")
+    # views added to `marts` later (intermediate views, dimensions, the metric catalogue):
+    # every view of the schema is countyflow's (warehouse.marts) and recreated on upgrade
+    leftover = op.get_bind().exec_driver_sql(
+        "SELECT viewname FROM pg_views WHERE schemaname = 'marts'").scalars().all()
+    for view in leftover:
+        op.execute(f'DROP VIEW IF EXISTS marts."{view}" CASCADE')
     for sequence in SEQUENCES:
         op.execute(f"ALTER SEQUENCE dw.{sequence} SET SCHEMA public")
     for schema, tables in TABLES.items():
