@@ -60,7 +60,7 @@ def short_label(text: str) -> str:
 def dataset_metrics(view: Mart) -> list[dict[str, Any]]:
     """The dataset's saved metrics: COUNT(*), SUM of each integer measure, and on
     mart_city_kpi one metric per KPI of the catalogue."""
-    metrics = [{"metric_name": "count", "verbose_name": "行数 / Rows", "expression": "COUNT(*)",
+    metrics: list[dict[str, Any]] = [{"metric_name": "count", "verbose_name": "行数 / Rows", "expression": "COUNT(*)",
                 "description": "Number of rows", "metric_type": "count"}]
     for column in view.column_docs:
         if column.type == "integer" and column.name not in _KEYS and column.unit != "rank":
