@@ -407,37 +407,55 @@ def render_run_report(
         f"<p class='meta'>Generated {e(context.generated_at.isoformat(timespec='seconds'))} · "
         f"flow run {e(context.run_id or '—')} · warehouse {e(context.warehouse)} · "
         f"completeness as of {e(context.as_of.isoformat())}</p>",
-        "<h2>Submissions in this run</h2>",
     ]
-    if outcomes.is_empty():
-        out.append("<p>Nothing new in the landing zone.</p>")
-    else:
-        out.append(html_table(summary))
-        shown = outcomes.select(SUBMISSION_COLUMNS)
-        links = [relative_link(path, report_dir) for path in shown["report_path"].to_list()]
-        out.append("<h3>Every submission (the clerk report is linked)</h3>")
-        texts = [relative_link(path, report_dir.parent) for path in shown["report_path"].to_list()]
-        out.append(html_table(shown.with_columns(pl.Series("report_path", texts, dtype=pl.Utf8)),
-                              links={"report_path": links}))
+    # What a person looks for first: the figures and the charts; then what needs action
+    # (not loaded, late, overdue); the full tables last (a scale-1 run lists 176 files).
+    out.append("<h2>At a glance</h2>")
+    out.append("<p>Nothing new in the landing zone.</p>" if outcomes.is_empty() else html_table(summary))
+    for title, table in kpi_overview(marts["mart_city_kpi"]):
+        out += [f"<h3>{e(title)}</h3>", html_table(table)]
     out.append("<h2>Charts</h2>")
     out += run_charts(marts)
-    out.append(f"<h2>Completeness as of {e(context.as_of.isoformat())}</h2>")
+
+    out.append("<h2>Needs action</h2>")
+    failed = not_loaded(outcomes) if not outcomes.is_empty() else outcomes
+    if failed.height:
+        out.append("<h3>Not loaded in this run (the clerk report says why)</h3>")
+        out.append(_with_report_links(failed, report_dir))
+    else:
+        out.append("<p>Every submission of this run was loaded.</p>")
+    out.append(f"<h3>Late and overdue, as of {e(context.as_of.isoformat())}</h3>")
     out.append(f"<p>{e(summary_line(problems, context.as_of, assessed.height))}</p>")
     if problems.height:
         out.append(html_table(problems.select(
             "county_code", "county_name", "dataset", "period", "timeliness", "status", "due_date",
             "days_overdue", "submissions_received")))
+
+    out.append(f"<h2>Completeness as of {e(context.as_of.isoformat())}</h2>")
     if assessed.height:
         out.append(html_table(completeness_counts(assessed)))
         for dataset, matrix in matrices_by_dataset(assessed):
             out.append(f"<h3>{e(dataset)}</h3>")
             out.append(html_table(matrix, classes="matrix", cell_class=MARK_CLASSES))
         out.append(f"<p class='legend'>Legend: {e(LEGEND)}</p>")
-    out.append("<h2>City KPIs</h2>")
-    for title, table in kpi_overview(marts["mart_city_kpi"]):
-        out += [f"<h3>{e(title)}</h3>", html_table(table)]
+    else:
+        out.append("<p>No partitions expected or received yet.</p>")
+
+    if not outcomes.is_empty():
+        out.append("<h2>Every submission of this run (the clerk report is linked)</h2>")
+        out.append(_with_report_links(outcomes.select(SUBMISSION_COLUMNS), report_dir))
     out.append("</body></html>")
     return "\n".join(out)
+
+
+def _with_report_links(frame: pl.DataFrame, report_dir: Path) -> str:
+    """The table with each `report_path` shown relative to the reports folder and linked
+    relative to the run report."""
+    paths = frame["report_path"].to_list()
+    links = [relative_link(path, report_dir) for path in paths]
+    texts = [relative_link(path, report_dir.parent) for path in paths]
+    return html_table(frame.with_columns(pl.Series("report_path", texts, dtype=pl.Utf8)),
+                      links={"report_path": links})
 
 
 def run_report_name(context: RunContext) -> str:

@@ -251,3 +251,22 @@ def test_heart_centre_rollup_latest_month_against_the_one_before() -> None:
     text = heart_centre_markdown(month, rollup, facilities)
     assert text.startswith("# Cardiovascular centre — 2025-07") and "滇东北中心医院" in text
     assert latest_health_month(kpis().clear()) is None
+
+
+def test_html_report_leads_with_figures_then_what_needs_action_then_the_full_tables(tmp_path: Path) -> None:
+    """What a person looks for first comes first: the KPIs and charts, then what needs
+    action (the rejected file, the overdue partitions), the full list of submissions last."""
+    reports = tmp_path / "reports"
+    frame = outcomes(reports)
+    assessed = assess_partitions(mixed_status(), date(2025, 10, 15))
+    page = render_run_report(context(), frame, summarise_outcomes(frame), assessed,
+                             partition_problems(assessed), marts(), report_dir=reports / "runs")
+    order = [page.index(marker) for marker in (
+        "<h2>At a glance</h2>", "<h2>Charts</h2>", "<svg", "<h2>Needs action</h2>",
+        "Not loaded in this run", "Late and overdue", "<h2>Completeness as of",
+        "<h2>Every submission of this run")]
+    assert order == sorted(order)
+    needs_action = page[page.index("<h2>Needs action</h2>"):page.index("<h2>Completeness as of")]
+    assert "530628" in needs_action and "rejected" in needs_action and "530602" not in needs_action
+    assert 'href="../530628/childcare_sites/2025-summer/abc.html"' in needs_action
+    assert "overdue" in needs_action.split("Late and overdue")[1]  # the overdue partitions listed
