@@ -77,7 +77,6 @@ _DETAIL_ROWS = 3
 _DETAIL_CHARS = 300
 
 BUFFERED_DUCKDB_DRIVER = "countyflow_buffered"
-registry.register(f"duckdb.{BUFFERED_DUCKDB_DRIVER}", __name__, "BufferedDuckDBDialect")
 
 
 def __getattr__(name: str) -> Any:
@@ -166,6 +165,9 @@ def _gx_url(engine: Engine) -> str:
     """
     url: URL = normalise_url(engine.url)
     if url.get_backend_name() == "duckdb":
+        # Registered here, when the gate needs it, not at import: importing a module
+        # changes nothing in the process (registering again is harmless).
+        registry.register(f"duckdb.{BUFFERED_DUCKDB_DRIVER}", __name__, "BufferedDuckDBDialect")
         url = url.set(drivername=f"duckdb+{BUFFERED_DUCKDB_DRIVER}")
     return url.render_as_string(hide_password=False)
 

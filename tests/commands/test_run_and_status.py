@@ -35,7 +35,7 @@ def small_landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_run_prints_a_summary_and_exits_zero_with_rejections(
     prefect_harness: None, small_landing: Path, tmp_path: Path
 ) -> None:
-    from tasks.resources import _engine_for
+    from tasks.resources import dispose_engines
 
     warehouse = f"duckdb:///{tmp_path / 'wh.duckdb'}"
     runner = CliRunner()
@@ -51,7 +51,7 @@ def test_run_prints_a_summary_and_exits_zero_with_rejections(
     assert status.exit_code == 0, status.output
     assert "childcare_sites" in status.output and SUIJIANG in status.output
     assert "missing" in status.output  # every other county owes its sites too
-    _engine_for.cache_clear()
+    dispose_engines()
 
 
 def test_run_exits_non_zero_when_the_pipeline_fails(
@@ -155,8 +155,7 @@ def test_status_only_reads_it_never_creates_or_migrates_the_warehouse(tmp_path: 
     """A read-only command: a missing DuckDB file stays missing, an empty one stays empty."""
     import duckdb
 
-    from countyflow.settings import Settings
-    from tasks.resources import _engine_for, warehouse_engine
+    from tasks.resources import dispose_engines
 
     path = tmp_path / "nowhere.duckdb"
     result = CliRunner().invoke(app, ["status", "--warehouse", f"duckdb:///{path}"])
@@ -166,8 +165,7 @@ def test_status_only_reads_it_never_creates_or_migrates_the_warehouse(tmp_path: 
     empty = tmp_path / "empty.duckdb"
     duckdb.connect(str(empty)).close()
     result = CliRunner().invoke(app, ["status", "--warehouse", f"duckdb:///{empty}"])
-    warehouse_engine(Settings(warehouse_url=f"duckdb:///{empty}")).dispose()  # this process's connection
-    _engine_for.cache_clear()
+    dispose_engines()  # this process's connection to the file
     assert result.exit_code == 2 and "not set up" in result.output
     with duckdb.connect(str(empty)) as conn:
         assert conn.execute("SELECT count(*) FROM duckdb_tables()").fetchone() == (0,)

@@ -69,7 +69,7 @@ def test_dask_runner_loads_the_same_warehouse(prefect_harness: None, tmp_path: P
 
     from countyflow.demo.generate import plan_demo_submissions, write_submissions
     from flows.ingest import for_workers, ingest_flow_for, ingest_landing_zone
-    from tasks.resources import _engine_for
+    from tasks.resources import dispose_engines
 
     landing = tmp_path / "landing"
     write_submissions(str(landing), [s for s in plan_demo_submissions() if s.file.county_code in COUNTIES])
@@ -82,7 +82,7 @@ def test_dask_runner_loads_the_same_warehouse(prefect_harness: None, tmp_path: P
         dask = _settings(tmp_path / "dask", landing, task_runner="dask",
                          dask_address=cluster.scheduler_address)
         outcomes = ingest_flow_for(dask)(for_workers(dask))
-    _engine_for.cache_clear()
+    dispose_engines()
 
     assert len(outcomes) == len(expected) > 20
     assert {o.status for o in outcomes} >= {"accepted", "rejected"}

@@ -28,7 +28,7 @@ def _write(path: Path, data: bytes) -> None:
 
 def test_hostile_paths_never_stop_a_run(prefect_harness: None, tmp_path: Path) -> None:
     from flows.ingest import ingest_landing_zone
-    from tasks.resources import _engine_for
+    from tasks.resources import dispose_engines
 
     (good,) = [s for s in plan_demo_submissions() if (s.file.county_code, s.file.dataset, s.file.period)
                == (YILIANG, "childcare_sites", WINTER)]
@@ -75,4 +75,4 @@ def test_hostile_paths_never_stop_a_run(prefect_harness: None, tmp_path: Path) -
 
             assert ingest_landing_zone(settings) == []  # the next run is not blocked
         finally:
-            _engine_for.cache_clear()
+            dispose_engines()

@@ -57,9 +57,9 @@ def demo_run(request: pytest.FixtureRequest, prefect_harness: None,
             yield DemoRun(settings, engine, outcomes, folder)
         finally:
             engine.dispose()
-            from tasks.resources import _engine_for
+            from tasks.resources import dispose_engines
 
-            _engine_for.cache_clear()
+            dispose_engines()
 
 
 def kpi(run: DemoRun, domain: str, metric: str, period: str) -> float | None:

@@ -23,7 +23,7 @@ TOO_LARGE = {"too_large_when_expanded", "spreadsheet_too_large", "too_many_colum
 
 def test_a_file_that_kills_its_reader_costs_only_itself(prefect_harness: None, tmp_path: Path) -> None:
     from flows.ingest import ingest_landing_zone
-    from tasks.resources import _engine_for
+    from tasks.resources import dispose_engines
 
     good = next(s for s in plan_demo_submissions()
                 if s.file.dataset == "vocational_enrollment" and s.file.path.endswith(".xlsx"))
@@ -58,5 +58,5 @@ def test_a_file_that_kills_its_reader_costs_only_itself(prefect_harness: None, t
                 "USING (submission_id) WHERE s.county_code = :county"
             ), {"county": OTHER_COUNTY}).scalars().all()
         engine.dispose()
-        _engine_for.cache_clear()
+        dispose_engines()
         assert len(rules) == 1 and set(rules) <= TOO_LARGE

@@ -28,7 +28,7 @@ def _yiliang_winter() -> dict[str, object]:
 
 def test_held_submissions_load_once_their_registry_arrives(prefect_harness: None, tmp_path: Path) -> None:
     from flows.ingest import ingest_landing_zone
-    from tasks.resources import _engine_for
+    from tasks.resources import dispose_engines
 
     files = _yiliang_winter()
     assert {"childcare_sites", "childcare_daily", "childcare_volunteers"} <= set(files)
@@ -61,7 +61,7 @@ def test_held_submissions_load_once_their_registry_arrives(prefect_harness: None
                 schema=["dataset", "status", "rows_held"], orient="row",
             )
         engine.dispose()
-        _engine_for.cache_clear()
+        dispose_engines()
         assert facts == daily.rows_in
         assert ledger.height == 3 and ledger["rows_held"].sum() == 0
         assert ingest_landing_zone(settings) == []

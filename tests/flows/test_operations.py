@@ -70,7 +70,7 @@ def table(artifact: Any) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def ops_run(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpsRun]:
     from flows.ingest import ingest_landing_zone
-    from tasks.resources import _engine_for
+    from tasks.resources import dispose_engines
 
     folder = tmp_path_factory.mktemp("ops")
     settings = Settings(
@@ -85,7 +85,7 @@ def ops_run(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> 
     try:
         yield OpsRun(settings, state.state_details.flow_run_id, outcomes, folder)
     finally:
-        _engine_for.cache_clear()
+        dispose_engines()
 
 
 def test_the_small_landing_zone_loaded(ops_run: OpsRun) -> None:
@@ -219,7 +219,7 @@ def test_a_failing_quality_gate_fails_the_run_after_its_summary_is_published(
     import warehouse.quality
     from flows.ingest import ingest_landing_zone
     from tasks.check import QualityGateError
-    from tasks.resources import _engine_for
+    from tasks.resources import dispose_engines
     from warehouse.expectations import CheckResult, QualityReport
 
     failing = QualityReport(results=(CheckResult(
@@ -238,7 +238,7 @@ def test_a_failing_quality_gate_fails_the_run_after_its_summary_is_published(
     try:
         state = ingest_landing_zone(settings, return_state=True)
     finally:
-        _engine_for.cache_clear()
+        dispose_engines()
     assert state.is_failed()
     with pytest.raises(QualityGateError, match=r"fact_health_monthly\.surgeries: 2 unexpected rows"):
         state.result()

@@ -67,7 +67,7 @@ def snapshot(backend: str, url: str) -> Warehouse:
 
 def run_in_process(url: str, landing: Path, folder: Path) -> None:
     from flows.ingest import ingest_landing_zone
-    from tasks.resources import _engine_for
+    from tasks.resources import dispose_engines
 
     # The quality gate reads, never writes: it cannot change a mart, and the two-process
     # runs below (like test_ingest_flow) run it; skipping it here saves GX's minutes.
@@ -77,7 +77,7 @@ def run_in_process(url: str, landing: Path, folder: Path) -> None:
     try:
         assert ingest_landing_zone(settings)
     finally:
-        _engine_for.cache_clear()
+        dispose_engines()
 
 
 def assert_same_warehouse(actual: Warehouse, expected: Warehouse) -> None:

@@ -111,12 +111,12 @@ def _files(folder: Path) -> list[str]:
 def _run(settings: Settings) -> tuple[Any, list[str]]:
     """Run the flow; its final state and the text of its exception, if any."""
     from flows.ingest import ingest_landing_zone
-    from tasks.resources import _engine_for
+    from tasks.resources import dispose_engines
 
     try:
         state = ingest_landing_zone(settings, return_state=True)
     finally:
-        _engine_for.cache_clear()
+        dispose_engines()
     texts = [str(state.message)]
     result = state.result(raise_on_failure=False)
     if isinstance(result, BaseException):

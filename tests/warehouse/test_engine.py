@@ -114,7 +114,7 @@ def test_cli_exits_75_while_another_process_holds_the_file(
 
     from countyflow.cli import app
     from countyflow.commands.run import EXIT_WAREHOUSE_BUSY
-    from tasks.resources import _engine_for
+    from tasks.resources import dispose_engines
 
     if command[0] == "run":  # the run opens the file inside its flow, after its warehouse slot
         request.getfixturevalue("prefect_harness")
@@ -124,7 +124,7 @@ def test_cli_exits_75_while_another_process_holds_the_file(
     monkeypatch.setenv("COUNTYFLOW_WAREHOUSE_LOCK_TIMEOUT", "0.3")
     with held_by_another_process(path, 30):
         result = CliRunner().invoke(app, [*command, "--warehouse", f"duckdb:///{path}"])
-    _engine_for.cache_clear()
+    dispose_engines()
     assert result.exit_code == EXIT_WAREHOUSE_BUSY == 75, result.output
     assert says in result.output and "another process" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
