@@ -9,6 +9,7 @@ first use (one slot); an operator can see, pause or raise it in the UI (Concurre
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
 import os
 import socket
@@ -37,9 +38,9 @@ from countyflow.locks import (
     HolderWatch,
     SlotHolder,
     pid_alive,
-    warehouse_lock_name,
 )
 from countyflow.settings import Settings
+from warehouse.backends import backend_of, warehouse_key
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
 
     LoggerLike = Logger | LoggerAdapter[Logger]
 
+LOCK_PREFIX = "countyflow-warehouse-"
 WAREHOUSE_SLOTS = 1
 WAIT_FOR_WAREHOUSE_SECONDS = 30 * 60
 """How long a run waits for another (live) run on the same warehouse before it fails."""
@@ -203,12 +205,19 @@ def _forget_holder(client: SyncPrefectClient, name: str, lease_id: str) -> None:
             client.delete_variable_by_name(_holder_variable(name))
 
 
-def _identity(settings: Settings) -> str | None:
-    """The warehouse's own identity (PostgreSQL); DuckDB is not opened here: its file lock
-    is taken by the run itself, after the slot."""
-    from sqlalchemy.engine import make_url
+def warehouse_lock_name(safe_url: str, identity: str | None = None) -> str:
+    """`countyflow-warehouse-<12 hex>`: the global concurrency limit of one warehouse,
+    keyed by what the warehouse is (`warehouse.backends.warehouse_key`: a PostgreSQL
+    server's system identifier and database, a DuckDB file's real path), never by how its
+    URL is spelled. The password never reaches the Prefect API."""
+    digest = hashlib.sha256(warehouse_key(safe_url, identity).encode("utf-8")).hexdigest()
+    return f"{LOCK_PREFIX}{digest[:12]}"
 
-    if make_url(settings.safe_warehouse_url()).get_backend_name() == "duckdb":
+
+def _identity(settings: Settings) -> str | None:
+    """The warehouse's own identity (a server); a file is not opened here: its lock is
+    taken by the run itself, after the slot."""
+    if backend_of(settings.safe_warehouse_url()).is_file:
         return None
     from tasks.resources import warehouse_engine
     from warehouse.engine import warehouse_identity

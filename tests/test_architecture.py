@@ -35,3 +35,21 @@ def test_mypy_is_clean() -> None:
     """`[tool.mypy]` in pyproject.toml says what is checked; `.mypy_cache` keeps reruns quick."""
     done = subprocess.run([_tool("mypy")], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+
+
+def test_no_dialect_is_compared_outside_the_backend_object() -> None:
+    """Every DuckDB/PostgreSQL difference is decided by `warehouse.backends`: nothing else
+    compares a dialect or backend name."""
+    import re
+
+    comparison = re.compile(
+        r"""(dialect\.name|get_backend_name\(\))\s*(==|!=|in\b)|[=!]=\s*["'](duckdb|postgresql|postgres)["']""")
+    offenders = [
+        f"{path.relative_to(REPO)}:{number}: {line.strip()}"
+        for package in ("countyflow", "flows", "tasks", "warehouse", "schemas")
+        for path in sorted((REPO / package).rglob("*.py"))
+        if path != REPO / "warehouse" / "backends.py"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if comparison.search(line)
+    ]
+    assert not offenders, "\n".join(offenders)

@@ -1,4 +1,5 @@
-"""countyflow.locks: one global concurrency limit per warehouse, never keyed by a password."""
+"""One global concurrency limit per warehouse, never keyed by a password (`tasks.concurrency`,
+`warehouse.backends.warehouse_key`), and who holds it (`countyflow.locks`)."""
 
 from __future__ import annotations
 
@@ -6,22 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from countyflow.locks import (
-    HOLDER_SILENT_AFTER_SECONDS,
-    LOCK_PREFIX,
-    HolderWatch,
-    SlotHolder,
-    canonical_warehouse,
-    pid_alive,
-    warehouse_lock_name,
-)
+from countyflow.locks import HOLDER_SILENT_AFTER_SECONDS, HolderWatch, SlotHolder, pid_alive
 from countyflow.settings import Settings
+from tasks.concurrency import LOCK_PREFIX, warehouse_lock_name
+from warehouse.backends import warehouse_key
 
 
 def test_the_password_never_reaches_the_key() -> None:
     one = Settings(warehouse_url="postgresql+psycopg://cf:s3cret-A@db.example/countyflow")
     two = Settings(warehouse_url="postgresql+psycopg://cf:s3cret-B@db.example/countyflow")
-    assert "s3cret" not in canonical_warehouse(one.safe_warehouse_url())
+    assert "s3cret" not in warehouse_key(one.safe_warehouse_url())
     assert warehouse_lock_name(one.safe_warehouse_url()) == warehouse_lock_name(two.safe_warehouse_url())
     name = warehouse_lock_name(one.safe_warehouse_url())
     assert name.startswith(LOCK_PREFIX) and len(name) == len(LOCK_PREFIX) + 12

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from warehouse.backends import backend_of
 from warehouse.layout import AUDIT, DW, MARTS_SCHEMA, SCHEMAS, SEARCH_PATH
 from warehouse.marts import VIEWS
 from warehouse.migrate import VERSION_TABLE, default_schema
@@ -300,7 +301,7 @@ def row_filters() -> dict[sa.Table, str]:
 
 def apply_access(engine: Engine, plan: AccessPlan) -> None:
     """Bring the warehouse to the current schema, then apply the plan in one transaction."""
-    if engine.dialect.name != "postgresql":
+    if not backend_of(engine).roles:
         raise AccessError("roles and row-level security need PostgreSQL: a DuckDB warehouse "
                           "is protected by its file's permissions")
     from warehouse.schema import ensure_warehouse

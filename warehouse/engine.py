@@ -27,11 +27,11 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
 
+from warehouse.backends import backend_named, backend_of
 from warehouse.layout import SEARCH_PATH, schema_translate_map
 
 log = logging.getLogger(__name__)
 
-_POSTGRES_DRIVER = "postgresql+psycopg"
 DEFAULT_LOCK_TIMEOUT = 30 * 60.0
 """Seconds a process waits for a DuckDB file another process holds (as long as a run
 waits for the warehouse's Prefect concurrency slot)."""
@@ -50,17 +50,16 @@ def normalise_url(url: str | URL) -> URL:
     """The URL countyflow connects with: PostgreSQL always through psycopg 3, with the
     warehouse search path."""
     parsed = make_url(url)
-    backend, _, driver = parsed.drivername.partition("+")
-    if backend in ("postgresql", "postgres"):
-        if driver not in ("", "psycopg"):
+    name, _, driver = parsed.drivername.partition("+")
+    backend = backend_named(name)  # an unsupported backend is a ValueError naming it
+    if backend.driver is not None:
+        if driver not in ("", backend.driver):
             raise ValueError(
                 f"PostgreSQL warehouses need the psycopg (3) driver, not {driver!r}: "
                 f"use postgresql:// or postgresql+psycopg://"
             )
-        return _with_search_path(parsed.set(drivername=_POSTGRES_DRIVER))
-    if backend == "duckdb":
-        return parsed
-    raise ValueError(f"unsupported warehouse backend {backend!r}: use duckdb:// or postgresql://")
+        parsed = parsed.set(drivername=f"{backend.name}+{backend.driver}")
+    return parsed if backend.folds_schemas else _with_search_path(parsed)
 
 
 def _with_search_path(url: URL) -> URL:
@@ -76,20 +75,19 @@ def _with_search_path(url: URL) -> URL:
 def make_engine(url: str, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, **kwargs: Any) -> Engine:
     """An Engine for a DuckDB file (its folder is created) or PostgreSQL (psycopg 3)."""
     parsed = normalise_url(url)
-    backend = parsed.get_backend_name()
+    backend = backend_of(parsed)
     options: dict[str, Any] = {"hide_parameters": True}
-    translate = schema_translate_map(backend)
+    translate = schema_translate_map(backend.name)
     if translate:
         options["execution_options"] = {"schema_translate_map": translate}
-    if backend == "duckdb":
-        database = parsed.database
-        if database and database != ":memory:" and not database.startswith(":memory:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    else:
-        options["pool_pre_ping"] = True
+    path = backend.file_path(parsed)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    if not backend.is_file:
+        options["pool_pre_ping"] = True  # a server may have dropped an idle connection
     options.update(kwargs)
     engine = sa.create_engine(parsed, **options)
-    if backend == "duckdb":
+    if backend.is_file:
         _wait_for_file_lock(engine, lock_timeout)
     return engine
 
@@ -168,11 +166,10 @@ def permanent_problem(url: str, *, connect: bool) -> str | None:
     except Exception:
         return (f"unknown warehouse backend or driver {written.drivername!r} in {safe}; "
                 "use duckdb:/// or postgresql+psycopg://")
-    if parsed.get_backend_name() == "duckdb":
-        database = parsed.database or ""
-        if database and not database.startswith(":memory:"):
-            return _duckdb_path_problem(Path(database).expanduser(), safe)
-        return None
+    backend = backend_of(parsed)
+    if backend.is_file:
+        path = backend.file_path(parsed)
+        return _duckdb_path_problem(path, safe) if path is not None else None
     if not connect:
         return None
     engine = sa.create_engine(parsed, poolclass=sa.pool.NullPool, hide_parameters=True,
@@ -217,14 +214,7 @@ def warehouse_identity(engine: Engine) -> str | None:
     database; falls back to the server's address and port when the role may not read the
     control data), so two spellings of one URL are one warehouse. None for DuckDB (its
     file path is its identity) or when the server cannot be asked."""
-    if engine.dialect.name != "postgresql":
-        return None
-    queries = (
-        "SELECT (SELECT system_identifier::text FROM pg_control_system()) || '/' || current_database()",
-        "SELECT coalesce(host(inet_server_addr()), 'local') || ':' || "
-        "coalesce(inet_server_port()::text, '') || '/' || current_database()",
-    )
-    for query in queries:
+    for query in backend_of(engine).identity_queries:
         try:
             with engine.connect() as connection:
                 value = connection.exec_driver_sql(query).scalar()
@@ -239,10 +229,11 @@ def checkpoint(engine: Engine) -> None:
     """DuckDB: write the WAL into the database file, so after a run the `.duckdb` file
     alone is the whole warehouse (a copy or backup of it is complete). PostgreSQL needs
     nothing: its WAL is its own business."""
-    if engine.dialect.name != "duckdb":
+    statement = backend_of(engine).checkpoint_sql
+    if statement is None:
         return
     with engine.connect() as connection:
-        connection.exec_driver_sql("CHECKPOINT")
+        connection.exec_driver_sql(statement)
 
 
 def safe_url(engine_or_url: Engine | str | URL) -> str:

@@ -27,6 +27,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from warehouse.backends import backend_named
+
 DW = "dw"
 MARTS_SCHEMA = "marts"
 AUDIT = "audit"
@@ -38,12 +40,9 @@ SCHEMA_COMMENTS: Mapping[str, str] = {
     AUDIT: "countyflow submission ledger (audit_submission) and the issues found (audit_issue)",
 }
 
-_FOLDING_DIALECTS = frozenset({"duckdb"})
-
-
 def folds_schemas(dialect_name: str) -> bool:
     """True when the backend keeps every warehouse object in its default schema."""
-    return dialect_name in _FOLDING_DIALECTS
+    return backend_named(dialect_name).folds_schemas
 
 
 def schema_translate_map(dialect_name: str) -> dict[str | None, str | None]:

@@ -22,13 +22,15 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from warehouse.backends import backend_of
+
 _DUCKDB_WRITES = threading.RLock()
 
 
 @contextmanager
 def write_lock(engine: Engine) -> Iterator[None]:
     """Hold the process-wide writer lock when `engine` is DuckDB (no-op otherwise)."""
-    if engine.dialect.name == "duckdb":
+    if backend_of(engine).is_file:  # one writer per file: threads of this process take turns
         with _DUCKDB_WRITES:
             yield
     else:
@@ -44,7 +46,7 @@ def lock_names(conn: Connection, names: Sequence[str]) -> None:
     """PostgreSQL: block until this transaction holds the advisory locks `names`, taken
     one after the other in the given order, in one round trip (PostgreSQL evaluates a
     select list from left to right)."""
-    if conn.dialect.name == "postgresql" and names:
+    if backend_of(conn).advisory_locks and names:
         conn.execute(sa.select(*(
             sa.func.pg_advisory_xact_lock(_lock_id(f"countyflow:{name}")) for name in names
         )))

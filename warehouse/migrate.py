@@ -42,6 +42,7 @@ from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
+from warehouse.backends import backend_named, backend_of
 from warehouse.layout import SCHEMAS, folds_schemas
 from warehouse.models import Base
 
@@ -73,7 +74,7 @@ def alembic_config(connection: Connection | None = None) -> Config:
 def default_schema(dialect_name: str) -> str | None:
     """Where the version table and the baseline's tables live: `public` on PostgreSQL
     (named, not left to whatever search path a URL sets), DuckDB's default."""
-    return None if folds_schemas(dialect_name) else "public"
+    return backend_named(dialect_name).version_table_schema
 
 
 def _include_name(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
@@ -130,7 +131,7 @@ def _reflection_search_path(conn: Connection) -> Iterator[None]:
     of a referenced table that is on the search path, and autogenerate would then read the
     facts' foreign keys to `audit` as pointing at the wrong schema. Revisions name every
     schema, so they do not care; the session's own path is restored afterwards."""
-    if conn.dialect.name != "postgresql":
+    if backend_of(conn).folds_schemas:  # one schema: no search path to mislead reflection
         yield
         return
     saved = conn.exec_driver_sql("SELECT current_setting('search_path')").scalar_one()

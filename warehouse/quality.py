@@ -49,6 +49,7 @@ from urllib.parse import quote, quote_plus
 from sqlalchemy.dialects import registry
 from sqlalchemy.engine import URL, Engine, make_url
 
+from warehouse.backends import backend_of
 from warehouse.engine import normalise_url
 from warehouse.expectations import (
     Check,
@@ -164,7 +165,7 @@ def _gx_url(engine: Engine) -> str:
     tables and marts by the names BI users know.
     """
     url: URL = normalise_url(engine.url)
-    if url.get_backend_name() == "duckdb":
+    if backend_of(url).gx_buffers_results:
         # Registered here, when the gate needs it, not at import: importing a module
         # changes nothing in the process (registering again is harmless).
         registry.register(f"duckdb.{BUFFERED_DUCKDB_DRIVER}", __name__, "BufferedDuckDBDialect")

@@ -23,6 +23,8 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from warehouse.backends import backend_of
+
 _STAGE_NAME = re.compile(r"^stg_[a-z_]+$")
 
 
@@ -42,13 +44,6 @@ def _sql_type(dtype: pl.DataType) -> sa.types.TypeEngine[Any]:
     raise TypeError(f"cannot stage a column of type {dtype}")
 
 
-def dialect_name(conn: Connection) -> str:
-    name = conn.dialect.name
-    if name not in ("duckdb", "postgresql"):
-        raise NotImplementedError(f"unsupported warehouse backend: {name}")
-    return name
-
-
 @contextmanager
 def staged(conn: Connection, name: str, frame: pl.DataFrame) -> Iterator[sa.TableClause]:
     """Make `frame` readable as table `name` for the duration of the block.
@@ -62,7 +57,7 @@ def staged(conn: Connection, name: str, frame: pl.DataFrame) -> Iterator[sa.Tabl
         pl.col(column).cast(pl.Utf8) for column, dtype in frame.schema.items() if dtype == pl.Null
     )
     table = sa.table(name, *(sa.column(c, _sql_type(t)) for c, t in frame.schema.items()))
-    if dialect_name(conn) == "duckdb":
+    if backend_of(conn).registers_arrow:
         raw = conn.connection.driver_connection
         assert raw is not None  # None only once the connection is closed or invalidated
         raw.register(name, frame.to_arrow())

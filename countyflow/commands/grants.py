@@ -53,9 +53,10 @@ def run_grants(settings: Settings, *, apply: bool, logins: Sequence[str] = (),
         return 0
 
     from tasks.resources import warehouse_engine
+    from warehouse.backends import backend_of
 
     engine = warehouse_engine(settings)
-    if engine.dialect.name != "postgresql":
+    if not backend_of(engine).roles:
         console.print("[red]countyflow grants:[/] roles and row-level security need PostgreSQL; "
                       "a DuckDB warehouse is protected by its file's permissions.")
         return EXIT_USAGE

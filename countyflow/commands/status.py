@@ -84,10 +84,8 @@ def show_status(settings: Settings, as_of: date | None = None) -> int:
 
 def _missing_duckdb_file(settings: Settings) -> Path | None:
     """The DuckDB warehouse file when it does not exist (opening it would create it)."""
-    from sqlalchemy.engine import make_url
+    from warehouse.backends import backend_of
 
-    url = make_url(settings.sqlalchemy_url())
-    if url.get_backend_name() != "duckdb" or url.database in (None, "", ":memory:"):
-        return None
-    path = Path(url.database).expanduser()
-    return None if path.exists() else path
+    url = settings.sqlalchemy_url()
+    path = backend_of(url).file_path(url)
+    return None if path is None or path.exists() else path

@@ -143,7 +143,7 @@ def test_html_run_report_with_charts(ops_run: OpsRun) -> None:
 def test_runs_never_overlap_on_one_warehouse(ops_run: OpsRun) -> None:
     from prefect.client.orchestration import get_client
 
-    from countyflow.locks import warehouse_lock_name
+    from tasks.concurrency import warehouse_lock_name
 
     with get_client(sync_client=True) as client:
         limit = client.read_global_concurrency_limit_by_name(

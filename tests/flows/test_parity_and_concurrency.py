@@ -162,7 +162,7 @@ def _allow_two_runs_at_once(url: str) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 
-    from countyflow.locks import warehouse_lock_name
+    from tasks.concurrency import warehouse_lock_name
 
     name = warehouse_lock_name(Settings(warehouse_url=url).safe_warehouse_url())
     with get_client(sync_client=True) as client:

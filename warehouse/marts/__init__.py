@@ -42,6 +42,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from warehouse.backends import backend_of
 from warehouse.layout import MARTS_SCHEMA, folds_schemas, qualify, unqualify
 
 _I, _F, _S = pl.Int64(), pl.Float64(), pl.Utf8()
@@ -355,9 +356,10 @@ MARTS: Mapping[str, Mart] = {name: v for name, v in VIEWS.items() if v.kind == "
 def create_marts(conn: Connection) -> None:
     """Create or replace every view with its comments, in the caller's transaction."""
     dialect = conn.dialect.name
+    keeps_access = backend_of(conn).roles  # owners and grants to carry over a replaced view
     for mart in VIEWS.values():
         view, sql = mart.view_for(dialect), mart.sql_for(dialect)
-        if dialect == "postgresql":
+        if keeps_access:
             _replace_view_keeping_access(conn, view, sql)
         else:
             _ddl(conn, f"CREATE OR REPLACE VIEW {view} AS {sql}")

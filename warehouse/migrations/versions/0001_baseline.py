@@ -15,6 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from warehouse.backends import backend_of
+
 revision: str = "0001_baseline"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -48,7 +50,7 @@ TABLES = (  # dependants first, for downgrade
 
 
 def _schema() -> str | None:
-    return "public" if op.get_bind().dialect.name == "postgresql" else None
+    return backend_of(op.get_bind()).version_table_schema
 
 
 def _next(sequence: str, schema: str | None) -> sa.DefaultClause:

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
+from warehouse.backends import backend_of
+
 revision: str = "0002_schemas"
 down_revision: str | Sequence[str] | None = "0001_baseline"
 branch_labels: str | Sequence[str] | None = None
@@ -50,7 +52,8 @@ MARTS = (
 
 
 def _postgresql() -> bool:
-    return op.get_bind().dialect.name == "postgresql"
+    """The backend keeps the warehouse's schemas (DuckDB folds them into `main`)."""
+    return not backend_of(op.get_bind()).folds_schemas
 
 
 def upgrade() -> None:

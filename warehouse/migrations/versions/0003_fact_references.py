@@ -21,6 +21,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from warehouse.backends import backend_of
+
 revision: str = "0003_fact_references"
 down_revision: str | Sequence[str] | None = "0002_schemas"
 branch_labels: str | Sequence[str] | None = None
@@ -107,7 +109,8 @@ def _fk_name(table: str, column: str, ref_table: str) -> str:
 
 
 def _duckdb() -> bool:
-    return op.get_bind().dialect.name == "duckdb"
+    """The backend cannot add or drop a foreign key on an existing table (DuckDB): it is rebuilt."""
+    return not backend_of(op.get_bind()).alters_foreign_keys
 
 
 def _rebuild_on_duckdb(table: str, *, with_foreign_keys: bool) -> None:
