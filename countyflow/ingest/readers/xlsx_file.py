@@ -65,6 +65,10 @@ from schemas.contract import ColumnType, Contract
 __all__ = ["Dimension", "check_size", "check_workbook", "column_number", "read_xlsx"]
 
 _log = logging.getLogger(__name__)
+_CALAMINE_DTYPE_LOG = "fastexcel.types.dtype"
+"""Where calamine says "Could not determine dtype for column N, falling back to string": for
+every column of mixed cells — the normal case in a county's form, read as text on purpose
+(the normaliser types values), so not something an operator should see on every run."""
 
 _MIDNIGHT_SUFFIX = r"^(\d{4}-\d{2}-\d{2}) 00:00:00$"
 _DAY_ZERO_PREFIX = r"^1899-12-3[01] (\d{2}:\d{2}:\d{2})$"
@@ -182,6 +186,7 @@ class CalamineSheets:
     def _reader(self) -> fastexcel.ExcelReader:
         # Opened on first use: a workbook refused from its XML never reaches calamine.
         if self._opened is None:
+            logging.getLogger(_CALAMINE_DTYPE_LOG).setLevel(logging.ERROR)
             self._opened = fastexcel.read_excel(self._data)
         return self._opened
 
