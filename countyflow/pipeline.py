@@ -46,6 +46,12 @@ class StagedSubmission:
     issues_path: str
     report_path: str | None
 
+    @property
+    def issues(self) -> pl.DataFrame:
+        """The issues found, read back from their file (so the staged submission is the
+        `Verdict` the ledger records: no second counts type on the way)."""
+        return pl.read_ipc(self.issues_path)
+
 
 def stage_bytes(
     ref: SubmissionRef,

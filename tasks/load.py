@@ -9,7 +9,7 @@ import polars as pl
 from prefect import task
 
 from countyflow import progress
-from countyflow.ingest.model import SubmissionRef, ValidationResult
+from countyflow.ingest.model import SubmissionRef
 from countyflow.pipeline import StagedSubmission, SubmissionOutcome, outcome_of
 from countyflow.settings import Settings
 from tasks.resources import warehouse_engine
@@ -74,14 +74,9 @@ def load_submission(staged: StagedSubmission, settings: Settings) -> SubmissionO
     """Record one submission in the ledger and, if accepted, load its facts (one transaction)."""
     from warehouse.load import record_submission
 
-    issues = pl.read_ipc(staged.issues_path)
     facts = pl.read_ipc(staged.facts_path) if staged.facts_path else None
-    result = ValidationResult(
-        status=staged.status, valid=pl.DataFrame(), issues=issues, rows_in=staged.rows_in,
-        rows_loaded=staged.rows_loaded, rows_rejected=staged.rows_rejected, rows_held=staged.rows_held,
-    )
     final_status = record_submission(
-        warehouse_engine(settings), staged.ref, result, facts, report_path=staged.report_path,
+        warehouse_engine(settings), staged.ref, staged, facts, report_path=staged.report_path,
         max_issue_rows=settings.max_issue_rows_per_rule,
     )
     for path in (staged.issues_path, staged.facts_path):

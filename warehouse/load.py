@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from countyflow.ingest.limits import cap_issues
-from countyflow.ingest.model import ISSUE_SCHEMA, SubmissionRef, SubmissionStatus, ValidationResult
+from countyflow.ingest.model import ISSUE_SCHEMA, SubmissionRef, SubmissionStatus, Verdict
 from countyflow.periods import parse_period
 from countyflow.settings import MAX_ISSUE_ROWS_PER_RULE
 from countyflow.transform import FACT_SCHEMAS
@@ -124,7 +124,7 @@ class _Decision:
 def record_submission(
     engine: Engine,
     ref: SubmissionRef,
-    result: ValidationResult,
+    result: Verdict,
     facts: pl.DataFrame | None,
     *,
     report_path: str | None = None,
@@ -212,7 +212,7 @@ def submission_ref(row: Mapping[str, Any]) -> SubmissionRef:
 # ------------------------------------------------------------------------------ ledger
 
 
-def _decide(conn: Connection, ref: SubmissionRef, result: ValidationResult) -> _Decision:
+def _decide(conn: Connection, ref: SubmissionRef, result: Verdict) -> _Decision:
     status = result.status.value
     if status not in ACCEPTED_STATUSES:
         return _Decision(status)
@@ -238,7 +238,7 @@ def _decide(conn: Connection, ref: SubmissionRef, result: ValidationResult) -> _
 
 def _ledger_values(
     ref: SubmissionRef,
-    result: ValidationResult,
+    result: Verdict,
     decision: _Decision,
     report_path: str | None,
     now: dt.datetime,
@@ -301,7 +301,7 @@ def _insert_issues(conn: Connection, submission_id: str, issues: pl.DataFrame) -
 
 
 def _checked_facts(
-    ref: SubmissionRef, result: ValidationResult, facts: pl.DataFrame | None
+    ref: SubmissionRef, result: Verdict, facts: pl.DataFrame | None
 ) -> pl.DataFrame:
     """The fact frame in its declared schema, after checks that keep the ledger honest."""
     if ref.dataset not in FACT_LOADS:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 import polars as pl
 
@@ -201,6 +202,29 @@ class ParsedSubmission:
     @property
     def rows_in(self) -> int:
         return self.frame.height
+
+
+class Verdict(Protocol):
+    """What the ledger records of a processed submission: its status, its issues and its
+    counts. A `ValidationResult` is one; so is a staged submission handed between tasks
+    (`countyflow.pipeline.StagedSubmission`, its issues read back from their file)."""
+
+    @property
+    def status(self) -> SubmissionStatus: ...
+    @property
+    def issues(self) -> pl.DataFrame: ...
+    @property
+    def rows_in(self) -> int: ...
+    @property
+    def rows_loaded(self) -> int: ...
+    @property
+    def rows_rejected(self) -> int: ...
+    @property
+    def rows_held(self) -> int: ...
+    @property
+    def errors(self) -> int: ...
+    @property
+    def warnings(self) -> int: ...
 
 
 @dataclass
