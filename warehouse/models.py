@@ -94,6 +94,8 @@ class Base(DeclarativeBase):
     # Every model here is mapped to a Table (SQLAlchemy types __table__ as any FromClause);
     # the maintainers' recommended narrowing, sqlalchemy/sqlalchemy#9130.
     __table__: ClassVar[sa.Table]
+    __dataset__: ClassVar[str | None] = None
+    """The dataset whose facts a fact table holds (None for every other table)."""
 
 
 def _key_sequence(name: str) -> tuple[sa.Sequence, sa.FetchedValue]:
@@ -418,6 +420,7 @@ class FactVocationalEnrollment(Base):
     """Vocational enrolment. Grain: school × program × track × grade, per school year
     (one row per row of the county's submission)."""
 
+    __dataset__ = "vocational_enrollment"
     __tablename__ = "fact_vocational_enrollment"
     __table_args__ = ({"schema": DW},)
 
@@ -437,6 +440,7 @@ class FactVocationalEnrollment(Base):
 class FactChildcareSiteSeason(Base):
     """Childcare site registry facts. Grain: site × season."""
 
+    __dataset__ = "childcare_sites"
     __tablename__ = "fact_childcare_site_season"
     __table_args__ = ({"schema": DW},)
 
@@ -461,6 +465,7 @@ class FactChildcareSiteSeason(Base):
 class FactChildcareDaily(Base):
     """Daily attendance at childcare sites. Grain: site × date."""
 
+    __dataset__ = "childcare_daily"
     __tablename__ = "fact_childcare_daily"
     __table_args__ = ({"schema": DW},)
 
@@ -480,6 +485,7 @@ class FactChildcareVolunteers(Base):
     """Volunteers at childcare sites. Grain: site × volunteer source × institution, per
     season."""
 
+    __dataset__ = "childcare_volunteers"
     __tablename__ = "fact_childcare_volunteers"
     __table_args__ = ({"schema": DW},)
 
@@ -496,6 +502,7 @@ class FactChildcareVolunteers(Base):
 class FactHealthMonthly(Base):
     """Specialist services. Grain: facility × department × month."""
 
+    __dataset__ = "health_monthly"
     __tablename__ = "fact_health_monthly"
     __table_args__ = ({"schema": DW},)
 
@@ -523,9 +530,7 @@ class FactHealthMonthly(Base):
 
 
 FACT_MODELS: dict[str, type[Base]] = {
-    "vocational_enrollment": FactVocationalEnrollment,
-    "childcare_sites": FactChildcareSiteSeason,
-    "childcare_daily": FactChildcareDaily,
-    "childcare_volunteers": FactChildcareVolunteers,
-    "health_monthly": FactHealthMonthly,
+    model.__dataset__: model for model in Base.__subclasses__() if model.__dataset__ is not None
 }
+"""The fact table of each dataset, found by looking: a fact model names its dataset
+(`__dataset__`), so adding a dataset adds a model, not a line here."""
