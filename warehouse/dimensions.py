@@ -22,15 +22,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from warehouse.models import (
-    SCD2_OPEN_END,
-    DimChildcareSite,
-    DimDepartment,
-    DimHealthFacility,
-    DimSchool,
-)
+from warehouse.models import SCD2_OPEN_END, Base, DimDepartment, ScdVersion
 
 UNKNOWN_GROUP = "unknown"
+_VERSION_COLUMNS = frozenset({"valid_from", "valid_to", "is_current", "is_inferred"})
 
 
 @dataclass(frozen=True)
@@ -42,19 +37,28 @@ class Scd2Dimension:
     natural_key: str
     attributes: tuple[str, ...]
 
+    @classmethod
+    def of(cls, table: sa.Table) -> Scd2Dimension:
+        """The dimension as its model declares it: the surrogate key is the primary key,
+        the natural key the other column of the unique (natural key, valid_from), the
+        attributes every other column but the version columns."""
+        key = next(iter(table.primary_key.columns)).name
+        natural = next(
+            column.name
+            for constraint in table.constraints if isinstance(constraint, sa.UniqueConstraint)
+            for column in constraint.columns
+            if column.name != "valid_from" and "valid_from" in constraint.columns
+        )
+        attributes = tuple(c.name for c in table.columns
+                           if c.name not in {key, natural} | _VERSION_COLUMNS)
+        return cls(table, key, natural, attributes)
 
-SCHOOL = Scd2Dimension(
-    DimSchool.__table__, "school_key", "school_code", ("school_name", "county_code")
+
+SCD2_DIMENSIONS: tuple[Scd2Dimension, ...] = tuple(
+    Scd2Dimension.of(model.__table__)
+    for model in Base.__subclasses__() if issubclass(model, ScdVersion)
 )
-CHILDCARE_SITE = Scd2Dimension(
-    DimChildcareSite.__table__,
-    "site_key",
-    "site_code",
-    ("site_name", "host_type", "township", "county_code"),
-)
-HEALTH_FACILITY = Scd2Dimension(
-    DimHealthFacility.__table__, "facility_key", "facility_code", ("facility_name", "county_code")
-)
+"""Every SCD type 2 dimension, found by looking (models with the version columns)."""
 
 _department = DimDepartment.__table__
 

@@ -24,7 +24,7 @@ Checks are derived, not hand-listed per table:
   contract too);
 - reconciliations: the ledger conserves rows; each current accepted submission has
   exactly `rows_loaded` fact rows and facts belong only to current accepted
-  submissions; mart totals equal fact totals (`MART_SOURCES`).
+  submissions; mart totals equal fact totals (each mart's `[[reconciles]]`).
 
 GX has no foreign-key, cross-table or SQL-regex expectation that works on every backend
 here, so those checks are `UnexpectedRowsExpectation`s: portable SQL (the common subset
@@ -36,7 +36,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -45,7 +45,7 @@ import sqlalchemy as sa
 from schemas import CONTRACTS
 from schemas.checks import DECLARED, AtMost, Between, InPeriod, NotBefore, Pattern, Registered
 from schemas.contract import ColumnType, Contract, Rule
-from warehouse.marts import CHILDCARE_KPIS, HEALTH_KPIS, MARTS, VOCATIONAL_KPIS
+from warehouse.marts import MARTS, METRICS, ROW_COUNT
 from warehouse.models import (
     ACCEPTED_STATUSES,
     FACT_MODELS,
@@ -585,46 +585,6 @@ def ledger_checks() -> Iterator[Check]:
         )
 
 
-@dataclass(frozen=True)
-class MartSource:
-    """A fact table a mart aggregates. Integer measures the mart and the fact share by
-    name are reconciled automatically; `extra` maps a mart column (None = the row
-    count) to (mart aggregate, fact aggregate)."""
-
-    fact: str
-    extra: Mapping[str | None, tuple[str, str]] = field(default_factory=dict)
-    same_name: bool = True
-
-
-MART_SOURCES: Mapping[str, tuple[MartSource, ...]] = {
-    "mart_childcare_county_season": (
-        MartSource("fact_childcare_site_season", {"sites": ("SUM(b.sites)", "COUNT(*)")}),
-        MartSource("fact_childcare_volunteers",
-                   {"volunteers_total": ("SUM(b.volunteers_total)", "SUM(f.volunteers)")}),
-    ),
-    "mart_childcare_site_season": (
-        MartSource("fact_childcare_site_season", {None: ("COUNT(*)", "COUNT(*)")}),
-    ),
-    "mart_childcare_volunteers_by_kind": (MartSource("fact_childcare_volunteers"),),
-    "mart_vocational_county_year": (MartSource("fact_vocational_enrollment"),),
-    "mart_health_facility_month": (
-        MartSource("fact_health_monthly", {"departments": ("SUM(b.departments)", "COUNT(*)")}),
-    ),
-    "mart_submission_status": (
-        MartSource(_LEDGER, {"current_rows_loaded": (
-            "SUM(b.current_rows_loaded)",
-            f"SUM(CASE WHEN f.status IN ({_ACCEPTED_SQL}) THEN f.rows_loaded ELSE 0 END)",
-        )}, same_name=False),
-    ),
-}
-"""What each mart aggregates, for the mart = fact total reconciliations."""
-
-_KPI_SOURCES: Mapping[str, tuple[str, Sequence[tuple[str, str]]]] = {
-    "childcare": ("fact_childcare_site_season", CHILDCARE_KPIS),
-    "vocational": ("fact_vocational_enrollment", VOCATIONAL_KPIS),
-    "health": ("fact_health_monthly", HEALTH_KPIS),
-}
-
 
 def _measure_columns(table: sa.Table) -> set[str]:
     """Integer columns that are measures: not keys, not references, not `source_row`."""
@@ -645,34 +605,40 @@ def _total_mismatch(mart_total: str, fact_total: str, fact: str, where: str = ""
 
 
 def mart_checks(metadata: sa.MetaData = Base.metadata) -> Iterator[Check]:
-    for mart_name, sources in MART_SOURCES.items():
-        mart = MARTS[mart_name]
-        for source in sources:
-            pairs: dict[str | None, tuple[str, str]] = {}
+    for mart_name, mart in MARTS.items():
+        for source in mart.reconciles:
+            pairs: dict[str, tuple[str, str]] = {}
             if source.same_name:
-                shared = _measure_columns(metadata.tables[source.fact]) & {
+                shared = _measure_columns(metadata.tables[source.table]) & {
                     name for name, dtype in mart.columns.items() if dtype.is_integer()
                 }
                 pairs |= {m: (f"SUM(b.{_q(m)})", f"SUM(f.{_q(m)})") for m in sorted(shared)}
-            pairs |= dict(source.extra)
+            pairs |= {column: (mart_total, fact_total.replace("{accepted}", _ACCEPTED_SQL))
+                      for column, (mart_total, fact_total) in source.totals.items()}
             for column, (mart_total, fact_total) in pairs.items():
-                label = column or "rows"
+                label = "rows" if column == ROW_COUNT else column
                 yield _rows(
-                    f"{mart_name}.{label}.equals_{source.fact}", mart_name, column,
-                    _total_mismatch(mart_total, fact_total, source.fact),
-                    f"{mart_name}: total {label} equals {source.fact} ({fact_total})",
+                    f"{mart_name}.{label}.equals_{source.table}", mart_name,
+                    None if column == ROW_COUNT else column,
+                    _total_mismatch(mart_total, fact_total, source.table),
+                    f"{mart_name}: total {label} equals {source.table} ({fact_total})",
                 )
-    for domain, (fact, kpis) in _KPI_SOURCES.items():
-        measures = _measure_columns(metadata.tables[fact])
-        for metric in sorted(m for m, expression in kpis if m == expression and m in measures):
-            yield _rows(
-                f"mart_city_kpi.value.{domain}_{metric}_equals_{fact}", "mart_city_kpi", "value",
-                _total_mismatch(
-                    "SUM(b.value)", f"SUM(f.{_q(metric)})", fact,
-                    f"WHERE b.domain = {_lit(domain)} AND b.metric = {_lit(metric)}",
-                ),
-                f"mart_city_kpi {domain}/{metric} summed over periods equals {fact}",
-            )
+    # A metric that is one of its domain's fact measures, summed, sums to that measure.
+    domains = list(dict.fromkeys(m.domain for m in METRICS))
+    summed = sorted(
+        ((m.domain, m.metric, m.fact) for m in METRICS
+         if m.metric == m.expression and m.metric in _measure_columns(metadata.tables[m.fact])),
+        key=lambda found: (domains.index(found[0]), found[1]),
+    )
+    for domain, metric, fact in summed:
+        yield _rows(
+            f"mart_city_kpi.value.{domain}_{metric}_equals_{fact}", "mart_city_kpi", "value",
+            _total_mismatch(
+                "SUM(b.value)", f"SUM(f.{_q(metric)})", fact,
+                f"WHERE b.domain = {_lit(domain)} AND b.metric = {_lit(metric)}",
+            ),
+            f"mart_city_kpi {domain}/{metric} summed over periods equals {fact}",
+        )
 
 
 # ---------------------------------------------------------------------------------- all
@@ -686,8 +652,8 @@ def checks_after_loading(checks: Sequence[Check], datasets: Iterable[str]) -> tu
     loaded = set(datasets)
     untouched = {model.__table__.name for dataset, model in FACT_MODELS.items() if dataset not in loaded}
     unchanged_marts = {
-        mart for mart, sources in MART_SOURCES.items()
-        if all(source.fact in untouched for source in sources)
+        name for name, mart in MARTS.items()
+        if mart.reconciles and all(source.table in untouched for source in mart.reconciles)
     }
     return tuple(check for check in checks if check.table not in untouched | unchanged_marts)
 
@@ -720,7 +686,6 @@ def build_checks(
 
 
 __all__ = [
-    "MART_SOURCES",
     "SEVERITIES",
     "Check",
     "CheckResult",

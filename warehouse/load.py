@@ -40,9 +40,7 @@ from countyflow.periods import parse_period
 from countyflow.settings import MAX_ISSUE_ROWS_PER_RULE
 from countyflow.transform import FACT_SCHEMAS
 from warehouse.dimensions import (
-    CHILDCARE_SITE,
-    HEALTH_FACILITY,
-    SCHOOL,
+    SCD2_DIMENSIONS,
     Scd2Dimension,
     ensure_departments,
     ensure_members,
@@ -52,17 +50,13 @@ from warehouse.dimensions import (
 from warehouse.locking import dimension_locks, lock_names, write_lock
 from warehouse.models import (
     ACCEPTED_STATUSES,
+    FACT_MODELS,
     AuditIssue,
     AuditSubmission,
     DimCounty,
     DimDate,
     DimDepartment,
     DimPeriod,
-    FactChildcareDaily,
-    FactChildcareSiteSeason,
-    FactChildcareVolunteers,
-    FactHealthMonthly,
-    FactVocationalEnrollment,
     referenced_column,
 )
 from warehouse.schema import seed_periods
@@ -89,17 +83,38 @@ class FactLoad:
     departments: bool = False
 
 
+    @classmethod
+    def of(cls, dataset: str, table: sa.Table) -> FactLoad:
+        """How `dataset`'s facts load, read from its fact table and its transform's output:
+        a fact column holding an SCD2 dimension's key names that dimension; the facts
+        version it when the transform reports every attribute of its members, and only
+        reference it (inferred members) when they carry the code alone."""
+        reported = set(FACT_SCHEMAS[dataset])
+        versioned, referenced = [], []
+        for dim in SCD2_DIMENSIONS:
+            if dim.key not in table.c:
+                continue
+            carried = reported & set(dim.attributes)
+            if carried == set(dim.attributes):
+                versioned.append(dim)
+            elif carried - {"county_code"}:  # the partition's county is on every fact row
+                raise ValueError(
+                    f"{dataset}: facts carry {sorted(carried)} of {dim.table.name}'s "
+                    f"attributes {list(dim.attributes)}: all of them, or only its code"
+                )
+            else:
+                referenced.append(dim)
+        departments = any(
+            (target := referenced_column(column)) is not None and target.table is _departments
+            for column in table.columns
+        )
+        return cls(table, tuple(versioned), tuple(referenced), departments)
+
+
 FACT_LOADS: Mapping[str, FactLoad] = {
-    "vocational_enrollment": FactLoad(FactVocationalEnrollment.__table__, versioned=(SCHOOL,)),
-    "childcare_sites": FactLoad(FactChildcareSiteSeason.__table__, versioned=(CHILDCARE_SITE,)),
-    "childcare_daily": FactLoad(FactChildcareDaily.__table__, referenced=(CHILDCARE_SITE,)),
-    "childcare_volunteers": FactLoad(
-        FactChildcareVolunteers.__table__, referenced=(CHILDCARE_SITE,)
-    ),
-    "health_monthly": FactLoad(
-        FactHealthMonthly.__table__, versioned=(HEALTH_FACILITY,), departments=True
-    ),
+    dataset: FactLoad.of(dataset, model.__table__) for dataset, model in FACT_MODELS.items()
 }
+"""Every dataset's load, derived from its fact model (`warehouse.models.FACT_MODELS`)."""
 
 
 def _dimensions_written(spec: FactLoad) -> list[sa.Table]:

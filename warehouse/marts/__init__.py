@@ -33,6 +33,7 @@ role (`current_user`), see `warehouse.access`.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -101,6 +102,23 @@ class ColumnDoc:
         return f"{self.en} [{self.unit}] / {self.zh}〔{self.unit_zh}〕"
 
 
+ROW_COUNT = "*"
+"""In a sidecar's `[[reconciles]]` totals, the mart's row count rather than a column."""
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """A table a mart aggregates, for the quality gate's "mart total = fact total" checks
+    (`[[reconciles]]` in the sidecar). Integer measures the mart and the table share by
+    name are compared when `same_name`; `totals` maps a mart column (`*` for its row count)
+    to (aggregate over the mart `b`, aggregate over the table `f`); `{accepted}` in an
+    aggregate stands for the accepted ledger statuses."""
+
+    table: str
+    totals: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    same_name: bool = True
+
+
 @dataclass(frozen=True)
 class Mart:
     """One view: its name, grain, documentation, query and public columns.
@@ -121,6 +139,7 @@ class Mart:
     grain_zh: str = ""
     doc_zh: str = ""
     column_docs: tuple[ColumnDoc, ...] = field(default=())
+    reconciles: tuple[Reconciliation, ...] = field(default=())
 
     def sql_for(self, dialect_name: str) -> str:
         return unqualify(self.query) if folds_schemas(dialect_name) else self.query
@@ -167,6 +186,13 @@ def load_view(name: str, query: str | None = None) -> Mart:
         grain_zh=spec.get("grain_zh", ""),
         doc_zh=spec.get("description_zh", ""),
         column_docs=tuple(docs),
+        reconciles=tuple(
+            Reconciliation(entry["table"],
+                           {column: (mart_total, fact_total)
+                            for column, (mart_total, fact_total) in entry.get("totals", {}).items()},
+                           entry.get("same_name", True))
+            for entry in spec.get("reconciles", ())
+        ),
     )
 
 
@@ -210,6 +236,7 @@ class Metric:
     grain_zh: str
     period_kinds: str
     source_mart: str
+    fact: str
 
     @property
     def integral(self) -> bool:
@@ -232,6 +259,7 @@ def load_metrics(path: Path = MARTS_DIR / "metrics.toml") -> tuple[Metric, ...]:
             description_zh=entry["description_zh"], grain=domain["grain"],
             grain_zh=domain["grain_zh"], period_kinds=domain["period_kinds"],
             source_mart=entry.get("source_mart", domain["source_mart"]),
+            fact=domain["fact"],
         ))
     keys = [(m.domain, m.metric) for m in metrics]
     if len(set(keys)) != len(keys):
@@ -241,16 +269,6 @@ def load_metrics(path: Path = MARTS_DIR / "metrics.toml") -> tuple[Metric, ...]:
 
 METRICS: tuple[Metric, ...] = load_metrics()
 """Every KPI the city publishes, declared once in `metrics.toml`."""
-
-
-def _kpis(domain: str) -> tuple[tuple[str, str], ...]:
-    return tuple((m.metric, m.expression) for m in METRICS if m.domain == domain)
-
-
-CHILDCARE_KPIS = _kpis("childcare")
-VOCATIONAL_KPIS = _kpis("vocational")
-HEALTH_KPIS = _kpis("health")
-"""(metric, SQL expression over the domain's city aggregate), as the quality gate reads them."""
 
 
 def _text(value: str) -> str:
@@ -321,32 +339,42 @@ CROSS JOIN scope s
 """
 
 
-VIEW_ORDER: tuple[str, ...] = (
-    "mart_dim_county",
-    "mart_dim_period",
-    "mart_metric_definitions",
-    "int_childcare_sites_county_season",
-    "int_childcare_volunteers_county_season_kind",
-    "int_childcare_volunteers_county_season",
-    "int_vocational_county_year",
-    "mart_childcare_county_season",
-    "mart_childcare_site_season",
-    "mart_childcare_volunteers_by_kind",
-    "mart_vocational_county_year",
-    "mart_health_facility_month",
-    "mart_city_kpi",
-    "mart_submission_status",
-)
-"""Every view of schema `marts`, in the order they are created (dependencies first)."""
-
 _GENERATED: Mapping[str, str] = {
     "mart_metric_definitions": metric_definitions_sql(),
     "mart_city_kpi": city_kpi_sql(),
 }
 """Views whose query is generated in Python rather than read from a `.sql` file."""
 
-VIEWS: Mapping[str, Mart] = {name: load_view(name, _GENERATED.get(name)) for name in VIEW_ORDER}
-"""Every view of schema `marts` (intermediate views, dimensions, catalogue and marts)."""
+_READS_VIEW = re.compile(r"\bmarts\.([a-z_][a-z0-9_]*)")
+
+
+def _creation_order(views: Mapping[str, Mart]) -> tuple[str, ...]:
+    """The views in an order that creates every view after the views it reads
+    (`marts.<view>` in its query); among those ready, by kind (KINDS) then name."""
+    reads = {name: set(_READS_VIEW.findall(view.query)) - {name} for name, view in views.items()}
+    unknown = {f"{name} → {read}" for name, found in reads.items() for read in found - set(views)}
+    if unknown:
+        raise ValueError(f"views read views that do not exist: {sorted(unknown)}")
+    ordered: list[str] = []
+    while len(ordered) < len(views):
+        ready = [name for name in views if name not in ordered and reads[name] <= set(ordered)]
+        if not ready:
+            raise ValueError(f"views read each other in a cycle: {sorted(set(views) - set(ordered))}")
+        ordered.append(min(ready, key=lambda name: (KINDS.index(views[name].kind), name)))
+    return tuple(ordered)
+
+
+def _discover_views() -> Mapping[str, Mart]:
+    """Every view with a sidecar in this folder (`metrics.toml` is the catalogue, not a
+    view), found by looking: adding a mart adds its two files, not a line here."""
+    found = {path.stem: load_view(path.stem, _GENERATED.get(path.stem))
+             for path in sorted(MARTS_DIR.glob("*.toml")) if path.stem != "metrics"}
+    return {name: found[name] for name in _creation_order(found)}
+
+
+VIEWS: Mapping[str, Mart] = _discover_views()
+"""Every view of schema `marts` (dimensions, catalogue, intermediate views and marts), in
+the order they are created (dependencies first)."""
 
 MARTS: Mapping[str, Mart] = {name: v for name, v in VIEWS.items() if v.kind == "mart"}
 """The marts of SPEC §6 and after: the views BI users chart."""
