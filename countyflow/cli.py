@@ -61,6 +61,7 @@ def _settings(landing: str | None = None, warehouse: str | None = None) -> Setti
     try:
         return Settings(**overrides)
     except (ValidationError, SettingsError) as exc:  # the user's to fix: say which, exit 2
+        # lazy: a command imports what it needs when it runs, so `countyflow --help` stays instant
         from countyflow.commands.console import console
         from countyflow.settings import describe_setting_errors
 
@@ -80,6 +81,7 @@ def check(
     ] = None,
 ) -> None:
     """Validate one file without touching the warehouse; exit 1 if it has errors."""
+    # lazy: a command imports what it needs when it runs, so `countyflow --help` stays instant
     from countyflow.commands.check import check_file
 
     raise typer.Exit(check_file(file, dataset=dataset, county=county, period=period,
@@ -89,6 +91,7 @@ def check(
 @app.command()
 def run(landing: LandingOption = None, warehouse: WarehouseOption = None) -> None:
     """Process everything new in the landing zone; exit 0 when the run completed."""
+    # lazy: a command imports what it needs when it runs, so `countyflow --help` stays instant
     from countyflow.commands.run import run_pipeline
 
     raise typer.Exit(run_pipeline(_settings(landing, warehouse)))
@@ -103,6 +106,7 @@ def demo(
     ] = 1,
 ) -> None:
     """Write the demo landing zone, run the whole pipeline, print the city KPIs."""
+    # lazy: a command imports what it needs when it runs, so `countyflow --help` stays instant
     from countyflow.commands.demo import run_demo
 
     raise typer.Exit(run_demo(_settings(landing, warehouse), scale=scale))
@@ -118,6 +122,7 @@ def status(
     ] = None,
 ) -> None:
     """Print the completeness matrix (county × dataset × period), overdue and late partitions."""
+    # lazy: a command imports what it needs when it runs, so `countyflow --help` stays instant
     from countyflow.commands.status import show_status
 
     raise typer.Exit(show_status(_settings(warehouse=warehouse), as_of=as_of.date() if as_of else None))
@@ -141,6 +146,7 @@ def grants(
     ] = "",
 ) -> None:
     """PostgreSQL roles, grants and row-level security: countyflow_loader, bi_reader, county_<code>."""
+    # lazy: a command imports what it needs when it runs, so `countyflow --help` stays instant
     from countyflow.commands.grants import run_grants
 
     raise typer.Exit(run_grants(_settings(warehouse=warehouse), apply=apply, logins=login or (),
@@ -150,6 +156,7 @@ def grants(
 @app.command()
 def serve() -> None:
     """Register the Prefect deployments with their schedules and serve them."""
+    # lazy: a command imports what it needs when it runs, so `countyflow --help` stays instant
     from countyflow.commands.serve import serve_deployments
 
     raise typer.Exit(serve_deployments(_settings()))
@@ -166,6 +173,7 @@ def bi_export(
 ) -> None:
     """Write a Superset import bundle: database placeholder, the marts as datasets, charts,
     a dashboard. Import it with `superset import-dashboards -p <DIR>/countyflow_superset.zip`."""
+    # lazy: a command imports what it needs when it runs, so `countyflow --help` stays instant
     from countyflow.superset import write_bundle
 
     root, archive = write_bundle(superset)

@@ -11,6 +11,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 from sqlalchemy.engine import make_url
 
+from schemas import CONTRACTS
+
 Policy = Literal["strict", "partial"]
 
 DEFAULT_MAX_TEXT_CHARS = 1000
@@ -106,7 +108,6 @@ class Settings(BaseSettings):
     @classmethod
     def _known_datasets(cls, policies: dict[str, Policy]) -> dict[str, Policy]:
         """A misspelled dataset would silently keep the default policy: refuse it."""
-        from schemas import CONTRACTS
 
         unknown = sorted(set(policies) - set(CONTRACTS))
         if unknown:
@@ -148,6 +149,7 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=8)
 def _secret_block_value(name: str) -> str:
     """The value of Prefect Secret block `name` (one API call per process and name)."""
+    # lazy: Prefect only when a password block is named
     from prefect.blocks.system import Secret
 
     # Prefect's async_dispatch types `load` as block-or-coroutine; from sync code it is the block.

@@ -17,8 +17,10 @@ from pathlib import Path
 
 import polars as pl
 
+from countyflow.ingest.discover import open_archived
 from countyflow.ingest.model import SubmissionRef, SubmissionRejected, ValidationResult
 from countyflow.pipeline import StagedSubmission, report_stem, stage_bytes, staging_paths
+from countyflow.reference import county_name
 from countyflow.settings import Settings
 
 Lookups = Mapping[str, pl.DataFrame | None]
@@ -29,7 +31,6 @@ STAGING_SUFFIXES = (".facts.arrow", ".issues.arrow")
 
 def read_archived(ref: SubmissionRef) -> bytes | None:
     """The archived bytes, checked against the hash; None when they cannot be had."""
-    from countyflow.ingest.discover import open_archived
 
     if not ref.archive_path:
         return None
@@ -40,7 +41,6 @@ def read_archived(ref: SubmissionRef) -> bytes | None:
 
 
 def report_header(ref: SubmissionRef) -> dict[str, object]:
-    from countyflow.reference import county_name
 
     return {
         "file_name": ref.file_name, "relative_path": ref.relative_path,
@@ -52,6 +52,7 @@ def report_header(ref: SubmissionRef) -> dict[str, object]:
 def write_staged(ref: SubmissionRef, result: ValidationResult, facts: pl.DataFrame | None,
                  settings: Settings) -> StagedSubmission:
     """Persist one staged submission (frames as Arrow IPC, clerk reports) and describe it."""
+    # lazy: the report writers (xlsxwriter, rich) only in a process that writes reports
     from countyflow.ingest.report import write_report
 
     facts_path, issues_path = staging_paths(settings.staging_dir, ref.submission_id)
@@ -82,6 +83,7 @@ def rejected_to_files(ref: SubmissionRef, rule: str, detail: str, settings: Sett
     """A submission whose staging failed, rejected whole under `rule` (a COMMON_RULES id):
     nothing was read, so rows_in is 0 and rows are conserved; the ledger records it like any
     rejected file, so the same bytes are not tried again on the next run."""
+    # lazy: Pandera (via the validator) only when a rejection is written
     from countyflow.ingest.validate import reject_submission
 
     return write_staged(ref, reject_submission(SubmissionRejected(rule, detail)), None, settings)

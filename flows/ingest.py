@@ -65,6 +65,7 @@ def build_task_runner(settings: Settings) -> TaskRunner:
     """Threads in the flow's process (default), or Dask (`COUNTYFLOW_TASK_RUNNER=dask`): a
     cluster at `COUNTYFLOW_DASK_ADDRESS`, else a local cluster of worker processes."""
     if settings.task_runner == "dask":
+        # lazy: Dask only with COUNTYFLOW_TASK_RUNNER=dask
         from prefect_dask import DaskTaskRunner
 
         return DaskTaskRunner(address=settings.dask_address) if settings.dask_address else DaskTaskRunner()

@@ -21,8 +21,15 @@ from prefect.logging import get_run_logger
 from countyflow.pipeline import SubmissionOutcome
 from countyflow.settings import Settings
 from tasks.resources import warehouse_engine
-from warehouse.expectations import Check, CheckResult, QualityReport
+from warehouse.expectations import (
+    Check,
+    CheckResult,
+    QualityReport,
+    build_checks,
+    checks_after_loading,
+)
 from warehouse.models import ACCEPTED_STATUSES
+from warehouse.quality import run_quality_checks
 
 ARTIFACT_KEY = "countyflow-quality"
 Logger = logging.Logger | logging.LoggerAdapter[logging.Logger]
@@ -51,7 +58,6 @@ def check_warehouse(
         log.info("quality checks skipped: nothing new was loaded, the warehouse did not change")
         return QualityReport(skipped=True)
 
-    from warehouse.quality import run_quality_checks
 
     scope = {} if outcomes is None else {"checks": _checks_for(outcomes, log)}
     report = run_quality_checks(
@@ -74,7 +80,6 @@ def check_warehouse(
 
 
 def _checks_for(outcomes: Sequence[SubmissionOutcome], log: Logger) -> tuple[Check, ...]:
-    from warehouse.expectations import build_checks, checks_after_loading
 
     every = build_checks()
     loaded = sorted({o.dataset for o in outcomes if o.status in ACCEPTED_STATUSES})

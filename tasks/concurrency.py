@@ -24,6 +24,7 @@ from uuid import UUID
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import (
+    GlobalConcurrencyLimitCreate,
     GlobalConcurrencyLimitUpdate,
     VariableCreate,
     VariableUpdate,
@@ -40,7 +41,9 @@ from countyflow.locks import (
     pid_alive,
 )
 from countyflow.settings import Settings
+from tasks.resources import warehouse_engine
 from warehouse.backends import backend_of, warehouse_key
+from warehouse.engine import warehouse_identity
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -68,7 +71,6 @@ HTTP_LOCKED = 423
 def ensure_warehouse_limit(name: str, slots: int = WAREHOUSE_SLOTS) -> None:
     """Create the global concurrency limit if missing; an existing one is left as the
     operator configured it."""
-    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 
     with get_client(sync_client=True) as client:
         try:
@@ -219,8 +221,6 @@ def _identity(settings: Settings) -> str | None:
     taken by the run itself, after the slot."""
     if backend_of(settings.safe_warehouse_url()).is_file:
         return None
-    from tasks.resources import warehouse_engine
-    from warehouse.engine import warehouse_identity
 
     return warehouse_identity(warehouse_engine(settings))
 

@@ -13,13 +13,17 @@ from countyflow.ingest.model import SubmissionRef
 from countyflow.pipeline import StagedSubmission, SubmissionOutcome, outcome_of
 from countyflow.settings import Settings
 from tasks.resources import warehouse_engine
+from warehouse.engine import WarehouseBusyError, checkpoint
+from warehouse.ledger_queries import processed_statuses
+from warehouse.load import record_submission, submission_ref, waiting_submissions
+from warehouse.marts import read_mart as _read_mart
+from warehouse.schema import ensure_warehouse
 
 _REPROCESS = frozenset({"waiting"})
 
 
 def _unless_warehouse_busy(task: Any, task_run: Any, state: Any) -> bool:
     """Retry, except after a WarehouseBusyError: that one has already waited its time."""
-    from warehouse.engine import WarehouseBusyError
 
     try:
         state.result()
@@ -35,7 +39,6 @@ def _unless_warehouse_busy(task: Any, task_run: Any, state: Any) -> bool:
 @task(retries=2, retry_delay_seconds=5, retry_condition_fn=_unless_warehouse_busy)
 def prepare_warehouse(settings: Settings) -> None:
     """Apply pending migrations, seed reference data, (re)create the marts (idempotent)."""
-    from warehouse.schema import ensure_warehouse
 
     ensure_warehouse(warehouse_engine(settings))
 
@@ -48,8 +51,6 @@ def select_pending_submissions(refs: list[SubmissionRef], settings: Settings) ->
     under two paths are one submission. Held submissions come back from the ledger even
     if their file has left the landing zone: the archive keeps their bytes.
     """
-    from warehouse.ledger_queries import processed_statuses
-    from warehouse.load import submission_ref, waiting_submissions
 
     engine = warehouse_engine(settings)
     statuses = processed_statuses(engine, (ref.submission_id for ref in refs))
@@ -72,7 +73,6 @@ def select_pending_submissions(refs: list[SubmissionRef], settings: Settings) ->
 @task(retries=2, retry_delay_seconds=2, timeout_seconds=900, task_run_name="load-{staged.ref.county_code}-{staged.ref.dataset}-{staged.ref.period}")
 def load_submission(staged: StagedSubmission, settings: Settings) -> SubmissionOutcome:
     """Record one submission in the ledger and, if accepted, load its facts (one transaction)."""
-    from warehouse.load import record_submission
 
     facts = pl.read_ipc(staged.facts_path) if staged.facts_path else None
     final_status = record_submission(
@@ -90,7 +90,6 @@ def load_submission(staged: StagedSubmission, settings: Settings) -> SubmissionO
 @task(retries=2, retry_delay_seconds=5, timeout_seconds=300)
 def read_mart(name: str, settings: Settings) -> pl.DataFrame:
     """One BI mart as a frame (for artifacts and the CLI)."""
-    from warehouse.marts import read_mart as _read_mart
 
     return _read_mart(warehouse_engine(settings), name)
 
@@ -98,7 +97,6 @@ def read_mart(name: str, settings: Settings) -> pl.DataFrame:
 @task(retries=2, retry_delay_seconds=5)
 def checkpoint_warehouse(settings: Settings) -> None:
     """Make the warehouse file whole at the end of a run (DuckDB; nothing on PostgreSQL)."""
-    from warehouse.engine import checkpoint
 
     checkpoint(warehouse_engine(settings))
 
@@ -106,7 +104,6 @@ def checkpoint_warehouse(settings: Settings) -> None:
 @task(retries=2, retry_delay_seconds=5, timeout_seconds=300)
 def read_marts(names: tuple[str, ...], settings: Settings) -> dict[str, pl.DataFrame]:
     """Several BI marts at once (one task run), e.g. what a run report is built from."""
-    from warehouse.marts import read_mart as _read_mart
 
     engine = warehouse_engine(settings)
     return {name: _read_mart(engine, name) for name in names}

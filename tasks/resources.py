@@ -11,6 +11,7 @@ from threading import Lock
 from sqlalchemy.engine import Engine
 
 from countyflow.settings import Settings
+from warehouse.engine import make_engine
 
 _engines: dict[tuple[str, float], Engine] = {}
 _lock = Lock()  # tasks run in threads: two must never build two engines for one file
@@ -18,7 +19,6 @@ _lock = Lock()  # tasks run in threads: two must never build two engines for one
 
 def warehouse_engine(settings: Settings) -> Engine:
     """The warehouse Engine for these settings, created on first use (never at import)."""
-    from warehouse.engine import make_engine
 
     key = (settings.sqlalchemy_url(), settings.warehouse_lock_timeout)
     with _lock:

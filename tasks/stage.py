@@ -15,8 +15,10 @@ from countyflow.ingest.model import SubmissionRef
 from countyflow.isolation import StageFailure, stage_isolated
 from countyflow.pipeline import StagedSubmission
 from countyflow.settings import Settings
+from countyflow.staging import remove_leftover_staging as _remove
 from schemas import CONTRACTS
 from tasks.resources import warehouse_engine
+from warehouse.lookups import fetch_lookups
 
 Lookups = Mapping[str, pl.DataFrame | None]
 
@@ -25,7 +27,6 @@ Lookups = Mapping[str, pl.DataFrame | None]
 def remove_leftover_staging(settings: Settings) -> int:
     """Delete staging files a failed or killed run left behind (older than
     `COUNTYFLOW_STAGING_LEFTOVER_SECONDS`: younger ones may belong to a run still going)."""
-    from countyflow.staging import remove_leftover_staging as _remove
 
     removed = _remove(settings.staging_dir, older_than_seconds=settings.staging_leftover_seconds)
     if removed:
@@ -42,7 +43,6 @@ def fetch_submission_lookups(refs: list[SubmissionRef], settings: Settings) -> l
     staging tasks, so staging never connects to the warehouse: Dask workers need neither
     credentials nor access to an embedded DuckDB file another process holds open.
     """
-    from warehouse.lookups import fetch_lookups
 
     engine = warehouse_engine(settings)
     return [

@@ -53,3 +53,33 @@ def test_no_dialect_is_compared_outside_the_backend_object() -> None:
         if comparison.search(line)
     ]
     assert not offenders, "\n".join(offenders)
+
+
+def test_imports_are_at_module_top_or_say_why_not() -> None:
+    """An import inside a function is for a heavy or optional dependency only, and says so:
+    a `# lazy: <reason>` line right above its group of imports (or on the import itself)."""
+    import ast
+
+    offenders = []
+    for package in ("countyflow", "flows", "tasks", "warehouse", "schemas"):
+        for path in sorted((REPO / package).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            lines = path.read_text(encoding="utf-8").splitlines()
+            for function in ast.walk(ast.parse("\n".join(lines))):
+                if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                    continue
+                for block in ast.walk(function):
+                    previous: ast.stmt | None = None
+                    body = getattr(block, "body", None)
+                    for statement in body if isinstance(body, list) else ():
+                        is_import = isinstance(statement, ast.Import | ast.ImportFrom)
+                        continues_group = (isinstance(previous, ast.Import | ast.ImportFrom)
+                                           and previous.end_lineno == statement.lineno - 1)
+                        if is_import and not continues_group:
+                            here, above = lines[statement.lineno - 1], lines[statement.lineno - 2]
+                            if "# lazy:" not in here and not above.strip().startswith("# lazy:"):
+                                offenders.append(f"{path.relative_to(REPO)}:{statement.lineno}: "
+                                                 f"{here.strip()}")
+                        previous = statement
+    assert not offenders, "\n".join(sorted(set(offenders)))

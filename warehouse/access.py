@@ -43,6 +43,7 @@ from warehouse.layout import AUDIT, DW, MARTS_SCHEMA, SCHEMAS, SEARCH_PATH
 from warehouse.marts import VIEWS
 from warehouse.migrate import VERSION_TABLE, default_schema
 from warehouse.models import AuditSubmission, Base, DimCounty
+from warehouse.schema import ensure_warehouse
 
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _COUNTY_CODE = re.compile(r"^[0-9]{6}$")
@@ -304,7 +305,6 @@ def apply_access(engine: Engine, plan: AccessPlan) -> None:
     if not backend_of(engine).roles:
         raise AccessError("roles and row-level security need PostgreSQL: a DuckDB warehouse "
                           "is protected by its file's permissions")
-    from warehouse.schema import ensure_warehouse
 
     ensure_warehouse(engine)
     with engine.begin() as conn:

@@ -42,7 +42,9 @@ from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
+from countyflow.settings import Settings
 from warehouse.backends import backend_named, backend_of
+from warehouse.engine import make_engine
 from warehouse.layout import SCHEMAS, folds_schemas
 from warehouse.models import Base
 
@@ -107,8 +109,6 @@ def run_migrations(context: EnvironmentContext) -> None:
     if connection is not None:
         _run(context, connection)
         return
-    from countyflow.settings import Settings
-    from warehouse.engine import make_engine
 
     engine = make_engine(Settings().sqlalchemy_url())
     try:

@@ -94,6 +94,7 @@ _dialect_class: type | None = None
 def _buffered_duckdb_dialect() -> type:
     global _dialect_class
     if _dialect_class is None:
+        # lazy: duckdb-engine only when the gate checks a DuckDB warehouse
         from duckdb_engine import Dialect
         from sqlalchemy.engine import cursor
 
@@ -174,6 +175,7 @@ def _gx_url(engine: Engine) -> str:
 
 
 def _validate(checks: Sequence[Check], url: str, docs_dir: Path) -> QualityReport:
+    # lazy: Great Expectations takes seconds to import; only the gate needs it
     import great_expectations as gx
     import great_expectations.expectations as gxe
     from great_expectations.core.run_identifier import RunIdentifier

@@ -150,7 +150,7 @@ def _validate(path: Path, contract: Contract, county_code: str, period: Period,
     except SubmissionRejected as exc:
         return reject_submission(exc, contract=contract), None
     submission_id = hashlib.sha256(data).hexdigest()
-    # Deferred: the reader pulls in the spreadsheet libraries.
+    # lazy: the reader pulls in the spreadsheet libraries.
     from countyflow.ingest.read import read_submission
 
     try:

@@ -10,7 +10,10 @@ import polars as pl
 
 from countyflow.commands.console import console, frame_table
 from countyflow.commands.run import run_pipeline
+from countyflow.demo.generate import write_demo_landing
 from countyflow.settings import Settings
+from tasks.resources import warehouse_engine
+from warehouse.marts import read_mart
 
 CHILDCARE_METRICS = (
     "sites", "children_enrolled", "children_yoy_change", "children_yoy_pct",
@@ -26,7 +29,6 @@ HEALTH_METRICS = (
 
 def run_demo(settings: Settings, *, scale: int = 1) -> int:
     """`scale` > 1 writes a larger landing zone (SPEC §8 figures then scale with it)."""
-    from countyflow.demo.generate import write_demo_landing
 
     manifest = write_demo_landing(settings.landing, scale=scale)
     console.print(f"Demo landing zone written to [bold]{settings.landing}[/] ({len(manifest.files)} files).")
@@ -47,8 +49,6 @@ def kpi_table(kpis: pl.DataFrame, domain: str, metrics: tuple[str, ...]) -> pl.D
 
 
 def print_city_kpis(settings: Settings) -> None:
-    from tasks.resources import warehouse_engine
-    from warehouse.marts import read_mart
 
     engine = warehouse_engine(settings)
     kpis = read_mart(engine, "mart_city_kpi")

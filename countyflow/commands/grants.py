@@ -13,7 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from countyflow.commands.console import console
+from countyflow.reference import counties
 from countyflow.settings import Settings
+from tasks.resources import warehouse_engine
+from warehouse.access import AccessError, AccessPlan, apply_access, row_filters
+from warehouse.backends import backend_of
 
 EXIT_USAGE = 2
 
@@ -30,8 +34,6 @@ def parse_logins(values: Sequence[str]) -> dict[str, str]:
 
 
 def build_plan(*, logins: Sequence[str] = (), role_prefix: str = "") -> object:
-    from countyflow.reference import counties
-    from warehouse.access import AccessPlan
 
     codes = tuple(sorted(counties()["county_code"].to_list()))
     return AccessPlan(codes, prefix=role_prefix, logins=parse_logins(logins))
@@ -40,7 +42,6 @@ def build_plan(*, logins: Sequence[str] = (), role_prefix: str = "") -> object:
 def run_grants(settings: Settings, *, apply: bool, logins: Sequence[str] = (),
                role_prefix: str = "") -> int:
     """Print the plan's SQL, or apply it to the warehouse of `settings`."""
-    from warehouse.access import AccessError, AccessPlan, apply_access, row_filters
 
     try:
         plan = build_plan(logins=logins, role_prefix=role_prefix)
@@ -52,8 +53,6 @@ def run_grants(settings: Settings, *, apply: bool, logins: Sequence[str] = (),
         print(plan.script(), end="")  # plain stdout: redirect it to a file for a DBA
         return 0
 
-    from tasks.resources import warehouse_engine
-    from warehouse.backends import backend_of
 
     engine = warehouse_engine(settings)
     if not backend_of(engine).roles:

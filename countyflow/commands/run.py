@@ -13,6 +13,7 @@ import os
 from countyflow.commands.console import console, frame_table, submission_progress
 from countyflow.pipeline import outcomes_frame, summarise_outcomes
 from countyflow.settings import Settings
+from warehouse.engine import WarehouseBusyError, permanent_problem
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +25,8 @@ _PREFECT_STARTUP_FAILED = "ephemeral Prefect API server"
 
 def run_pipeline(settings: Settings) -> int:
     """Run the ingest flow; see the module docstring for the exit codes."""
+    # lazy: Prefect and the flow load only when a run starts (status and demo import this module)
     from flows.ingest import ingest_flow_for
-    from warehouse.engine import WarehouseBusyError
 
     problem = warehouse_problem(settings)
     if problem is not None:  # retrying cannot fix it: say so now, not after minutes
@@ -70,7 +71,6 @@ def warehouse_problem(settings: Settings) -> str | None:
     """A warehouse URL that can never work (`warehouse.engine.permanent_problem`). The login
     is tried only when the password does not come from a Prefect Secret block (which
     needs the Prefect API, not up yet)."""
-    from warehouse.engine import permanent_problem
 
     if settings.warehouse_password_block and settings.warehouse_password is None:
         return permanent_problem(settings.warehouse_url.get_secret_value(), connect=False)
@@ -86,6 +86,7 @@ def landing_problem(landing: str) -> str | None:
 
     Checked before any work, so a mistyped path or an unmounted share fails at once
     instead of looking like a day with nothing new."""
+    # lazy: fsspec only to check a landing zone given as a URL
     import fsspec
 
     try:

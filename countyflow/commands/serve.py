@@ -8,14 +8,15 @@ so no secret ever reaches the Prefect API.
 
 from __future__ import annotations
 
+from prefect import serve
+
 from countyflow.commands.console import console
 from countyflow.settings import Settings
+from flows.deployments import build_deployments
 
 
 def serve_deployments(settings: Settings) -> int:
-    from prefect import serve
 
-    from flows.deployments import build_deployments
 
     deployments = build_deployments()
     console.print(f"Serving countyflow deployments for landing {settings.landing} "

@@ -19,6 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from countyflow.commands.console import console, frame_table
+from countyflow.commands.run import EXIT_WAREHOUSE_BUSY
 from countyflow.completeness import (
     LEGEND,
     assess_partitions,
@@ -29,17 +30,17 @@ from countyflow.completeness import (
     summary_line,
 )
 from countyflow.settings import Settings
+from tasks.resources import warehouse_engine
+from warehouse.backends import backend_of
+from warehouse.engine import WarehouseBusyError
+from warehouse.marts import read_mart
+from warehouse.migrate import current_revision, head_revision
 
 MAX_PROBLEMS_SHOWN = 40
 EXIT_NO_WAREHOUSE = 2
 
 
 def show_status(settings: Settings, as_of: date | None = None) -> int:
-    from countyflow.commands.run import EXIT_WAREHOUSE_BUSY
-    from tasks.resources import warehouse_engine
-    from warehouse.engine import WarehouseBusyError
-    from warehouse.marts import read_mart
-    from warehouse.migrate import current_revision, head_revision
 
     missing = _missing_duckdb_file(settings)
     if missing is not None:  # a read-only command never creates the warehouse
@@ -84,7 +85,6 @@ def show_status(settings: Settings, as_of: date | None = None) -> int:
 
 def _missing_duckdb_file(settings: Settings) -> Path | None:
     """The DuckDB warehouse file when it does not exist (opening it would create it)."""
-    from warehouse.backends import backend_of
 
     url = settings.sqlalchemy_url()
     path = backend_of(url).file_path(url)

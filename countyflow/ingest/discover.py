@@ -88,7 +88,8 @@ def junk_reason(relative_path: str) -> str | None:
 
 
 def _looks_like_data(file_name: str) -> bool:
-    from countyflow.ingest.read import SUPPORTED_EXTENSIONS  # deferred: pulls in the readers
+    # lazy: the readers (calamine, openpyxl) load only when a file is looked at
+    from countyflow.ingest.read import SUPPORTED_EXTENSIONS
 
     return not file_name.startswith(_JUNK_PREFIXES) and file_extension(file_name) in SUPPORTED_EXTENSIONS
 

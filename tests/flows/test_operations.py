@@ -216,7 +216,7 @@ def test_status_command_as_of(ops_run: OpsRun) -> None:
 def test_a_failing_quality_gate_fails_the_run_after_its_summary_is_published(
     prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import warehouse.quality
+    import tasks.check
     from flows.ingest import ingest_landing_zone
     from tasks.check import QualityGateError
     from tasks.resources import dispose_engines
@@ -226,7 +226,7 @@ def test_a_failing_quality_gate_fails_the_run_after_its_summary_is_published(
         name="fact_health_monthly.surgeries.non_negative", table="fact_health_monthly",
         column="surgeries", expectation="X", severity="error", passed=False, unexpected_count=2,
     ),))
-    monkeypatch.setattr(warehouse.quality, "run_quality_checks", lambda engine, **_: failing)
+    monkeypatch.setattr(tasks.check, "run_quality_checks", lambda engine, **_: failing)
     settings = Settings(
         warehouse_url=f"duckdb:///{tmp_path / 'warehouse.duckdb'}", landing=str(tmp_path / "landing"),
         archive_dir=tmp_path / "archive", reports_dir=tmp_path / "reports",

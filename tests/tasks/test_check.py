@@ -46,7 +46,7 @@ def artifacts(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 @pytest.fixture
 def fake_run(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """Replace the GX run; `state["report"]` is returned, the call is recorded."""
-    import warehouse.quality
+    import tasks.check
 
     state: dict[str, Any] = {}
 
@@ -54,7 +54,7 @@ def fake_run(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         state["engine"], state["kwargs"] = engine, kwargs
         return state["report"]
 
-    monkeypatch.setattr(warehouse.quality, "run_quality_checks", run)
+    monkeypatch.setattr(tasks.check, "run_quality_checks", run)
     yield state
 
 

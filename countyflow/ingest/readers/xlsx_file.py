@@ -229,7 +229,8 @@ class OpenpyxlSheets:
         self._max_columns = max_columns
 
     def _rows(self, name: str) -> Iterator[tuple[object, ...]]:
-        import openpyxl  # deferred: only needed on the fallback path
+        # lazy: openpyxl only on the fallback path, when calamine cannot read a workbook
+        import openpyxl
 
         workbook = openpyxl.load_workbook(io.BytesIO(self._data), read_only=True, data_only=True)
         try:
@@ -238,6 +239,7 @@ class OpenpyxlSheets:
             workbook.close()
 
     def sheets(self) -> list[str]:
+        # lazy: openpyxl only on the fallback path, when calamine cannot read a workbook
         import openpyxl
 
         workbook = openpyxl.load_workbook(io.BytesIO(self._data), read_only=True, data_only=True)
@@ -535,6 +537,7 @@ def read_xlsx(data: bytes, contract: Contract, *, max_cells: int, max_columns: i
 
 def _unreadable_reason(error: Exception) -> str:
     """What the clerk and the operator are told when neither parser could read the file."""
+    # lazy: defusedxml only when neither parser could read the file
     from defusedxml import DefusedXmlException
 
     cause: BaseException | None = error
