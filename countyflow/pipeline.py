@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from itertools import groupby
 from pathlib import Path
 
@@ -152,12 +152,12 @@ def outcome_of(staged: StagedSubmission, final_status: str) -> SubmissionOutcome
     )
 
 
+_POLARS_TYPES: Mapping[str, type[pl.DataType]] = {"str": pl.Utf8, "str | None": pl.Utf8, "int": pl.Int64}
+
 OUTCOME_SCHEMA: dict[str, type[pl.DataType]] = {
-    "submission_id": pl.Utf8, "county_code": pl.Utf8, "dataset": pl.Utf8, "period": pl.Utf8,
-    "file_name": pl.Utf8, "status": pl.Utf8, "rows_in": pl.Int64, "rows_loaded": pl.Int64,
-    "rows_rejected": pl.Int64, "rows_held": pl.Int64, "errors": pl.Int64, "warnings": pl.Int64,
-    "report_path": pl.Utf8,
+    field.name: _POLARS_TYPES[str(field.type)] for field in fields(SubmissionOutcome)
 }
+"""The columns of a run's outcomes frame: `SubmissionOutcome`'s fields, declared once there."""
 
 
 def outcomes_frame(outcomes: Iterable[SubmissionOutcome]) -> pl.DataFrame:
