@@ -15,6 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
+from countyflow.ingest.limits import mask_name
 from countyflow.ingest.model import (
     SubmissionRef,
     SubmissionRejected,
@@ -145,7 +146,7 @@ def outcome_of(staged: StagedSubmission, final_status: str) -> SubmissionOutcome
     ref = staged.ref
     return SubmissionOutcome(
         submission_id=ref.submission_id, county_code=ref.county_code, dataset=ref.dataset,
-        period=ref.period, file_name=ref.file_name, status=final_status, rows_in=staged.rows_in,
+        period=ref.period, file_name=mask_name(ref.file_name), status=final_status, rows_in=staged.rows_in,
         rows_loaded=staged.rows_loaded if final_status.startswith("accepted") else 0,
         rows_rejected=staged.rows_rejected, rows_held=staged.rows_held, errors=staged.errors,
         warnings=staged.warnings, report_path=staged.report_path,

@@ -18,6 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from countyflow.ingest.discover import open_archived
+from countyflow.ingest.limits import mask_name
 from countyflow.ingest.model import SubmissionRef, SubmissionRejected, ValidationResult
 from countyflow.pipeline import StagedSubmission, report_stem, stage_bytes, staging_paths
 from countyflow.reference import county_name
@@ -43,7 +44,7 @@ def read_archived(ref: SubmissionRef) -> bytes | None:
 def report_header(ref: SubmissionRef) -> dict[str, object]:
 
     return {
-        "file_name": ref.file_name, "relative_path": ref.relative_path,
+        "file_name": mask_name(ref.file_name), "relative_path": mask_name(ref.relative_path),
         "submission_id": ref.submission_id, "county_code": ref.county_code,
         "county_name": county_name(ref.county_code), "dataset": ref.dataset, "period": ref.period,
     }

@@ -34,7 +34,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from countyflow.ingest.limits import cap_issues
+from countyflow.ingest.limits import cap_issues, mask_name
 from countyflow.ingest.model import ISSUE_SCHEMA, SubmissionRef, SubmissionStatus, Verdict
 from countyflow.periods import parse_period
 from countyflow.settings import MAX_ISSUE_ROWS_PER_RULE
@@ -263,10 +263,11 @@ def _ledger_values(
         "county_code": ref.county_code,
         "dataset": ref.dataset,
         "period": ref.period,
-        "file_name": ref.file_name,
+        # A phone or ID-card number a clerk put in a file name is personal data too.
+        "file_name": mask_name(ref.file_name),
         "extension": ref.extension,
-        "relative_path": ref.relative_path,
-        "source_url": redact_url(ref.source_url),
+        "relative_path": mask_name(ref.relative_path),
+        "source_url": mask_name(redact_url(ref.source_url)),
         "archive_path": ref.archive_path,
         "path_error": ref.path_error,
         "size_bytes": ref.size_bytes,

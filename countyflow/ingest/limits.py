@@ -82,6 +82,21 @@ def mask_pii(text: pl.Expr) -> pl.Expr:
     return text
 
 
+def mask_name(name: str) -> str:
+    """A file name or path as it may be stored and shown: `mask_pii` applied to each part's
+    stem (extensions and folders stay readable), so a clerk's `托管点_张三13812345678.xlsx`
+    reaches the ledger, reports and run summary as `托管点_张三138****5678.xlsx`. Names
+    without such numbers or labels come back unchanged."""
+    if not any(character.isdigit() for character in name) and not any(
+            label in name for label in _REPORTER_LABELS):
+        return name
+    parts = [part.rpartition(".") if "." in part else (part, "", "") for part in name.split("/")]
+    stems = pl.DataFrame({"stem": [stem for stem, _, _ in parts]}, schema={"stem": pl.Utf8})
+    masked = stems.select(mask_pii(pl.col("stem"))).to_series().to_list()
+    return "/".join(f"{stem}{dot}{suffix}"
+                    for stem, (_, dot, suffix) in zip(masked, parts, strict=True))
+
+
 CLIP_SLACK = 48
 """A text at most this much longer than its limit is kept whole: a clipped text (limit +
 the note, under 48 characters) is never clipped again, so clipping can run at every

@@ -11,9 +11,13 @@ from countyflow.ingest.limits import (
     clip_text,
     finalise_issues,
     finalise_layout,
+    mask_name,
     mask_pii,
 )
-from countyflow.ingest.model import ReadLayout, issues_frame
+from countyflow.ingest.model import ReadLayout, SubmissionStatus, issues_frame
+from countyflow.pipeline import StagedSubmission, outcome_of
+from countyflow.staging import report_header
+from tests.warehouse.builders import ref
 
 
 def masked(text: str | None) -> str | None:
@@ -133,3 +137,27 @@ def test_capping_400k_issues_is_bounded_and_exact() -> None:
     more = capped.filter(pl.col("source_row").is_null())["value"].cast(pl.Int64)
     kept = capped.filter(pl.col("source_row").is_not_null()).height
     assert kept + int(more.sum()) == issues.height
+
+
+@pytest.mark.parametrize(("name", "shown"), [
+    ("托管点_张三13812345678.xlsx", "托管点_张三138****5678.xlsx"),
+    ("530602/childcare_sites/2025-summer/填报人张三.csv",
+     "530602/childcare_sites/2025-summer/填报人**.csv"),
+    ("身份证530602199001011234.json", "身份证530***********1234.json"),
+    ("530602/childcare_sites/2025-summer/2025年7月 基本情况.xlsx",
+     "530602/childcare_sites/2025-summer/2025年7月 基本情况.xlsx"),  # nothing personal
+])
+def test_file_names_are_masked_stem_by_stem(name: str, shown: str) -> None:
+    assert mask_name(name) == shown
+    assert mask_name(shown) == shown  # idempotent
+
+
+def test_reports_and_outcomes_show_masked_file_names() -> None:
+    submission = ref("childcare_sites", "2025-summer", name="托管点_张三13812345678.csv")
+    header = report_header(submission)
+    assert header["file_name"] == "托管点_张三138****5678.csv"
+    assert "13812345678" not in str(header)
+    staged = StagedSubmission(ref=submission, status=SubmissionStatus.ACCEPTED, rows_in=1,
+                              rows_loaded=1, rows_rejected=0, rows_held=0, errors=0, warnings=0,
+                              facts_path=None, issues_path="unused", report_path=None)
+    assert outcome_of(staged, "accepted").file_name == "托管点_张三138****5678.csv"

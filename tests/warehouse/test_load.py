@@ -140,6 +140,17 @@ def test_issues_are_recorded_and_replaced(warehouse_engine: Engine) -> None:
         (1, 2, "x", "warning"), (2, 2, "x", "warning")]
 
 
+def test_a_phone_number_in_a_file_name_is_not_stored(warehouse_engine: Engine) -> None:
+    valid = b.valid_frame("childcare_sites", [b.site("ZY-001")])
+    submission = b.ref("childcare_sites", SUMMER, name="托管点_张三13812345678.csv")
+    facts = transform_submission("childcare_sites", valid, submission)
+    assert record_submission(warehouse_engine, submission, b.accepted(valid), facts) == "accepted"
+    row = ledger(warehouse_engine, submission.submission_id)
+    assert row["file_name"] == "托管点_张三138****5678.csv"
+    assert row["relative_path"].endswith("/托管点_张三138****5678.csv")
+    assert not any("13812345678" in str(value) for value in row.values())
+
+
 def test_recording_twice_changes_nothing(warehouse_engine: Engine) -> None:
     data = [b.site("ZY-001"), b.site("ZY-002")]
     submission, _ = b.load(warehouse_engine, "childcare_sites", SUMMER, data)
