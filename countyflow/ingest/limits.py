@@ -83,18 +83,14 @@ def mask_pii(text: pl.Expr) -> pl.Expr:
 
 
 def mask_name(name: str) -> str:
-    """A file name or path as it may be stored and shown: `mask_pii` applied to each part's
-    stem (extensions and folders stay readable), so a clerk's `托管点_张三13812345678.xlsx`
-    reaches the ledger, reports and run summary as `托管点_张三138****5678.xlsx`. Names
-    without such numbers or labels come back unchanged."""
-    if not any(character.isdigit() for character in name) and not any(
-            label in name for label in _REPORTER_LABELS):
+    """A file name or path as it may be stored and shown: mobile and ID-card numbers masked
+    (`mask_numbers`), so a clerk's `托管点_张三13812345678.xlsx` reaches the ledger, reports
+    and run summary as `托管点_张三138****5678.xlsx`. Not the reporter labels of `mask_pii`:
+    in a file name they are words (`联系电话表.xlsx`), not a field someone filled in."""
+    if sum(character.isdigit() for character in name) < 11:  # too few for either number
         return name
-    parts = [part.rpartition(".") if "." in part else (part, "", "") for part in name.split("/")]
-    stems = pl.DataFrame({"stem": [stem for stem, _, _ in parts]}, schema={"stem": pl.Utf8})
-    masked = stems.select(mask_pii(pl.col("stem"))).to_series().to_list()
-    return "/".join(f"{stem}{dot}{suffix}"
-                    for stem, (_, dot, suffix) in zip(masked, parts, strict=True))
+    names = pl.DataFrame({"name": [name]}, schema={"name": pl.Utf8})
+    return str(names.select(mask_numbers(pl.col("name"))).item())
 
 
 CLIP_SLACK = 48
