@@ -205,8 +205,9 @@ def key_map(
     dim: Scd2Dimension, codes: sa.FromClause | Sequence[str], effective: dt.date
 ) -> sa.Subquery:
     """(nk, key) for every code in `codes` (a staged source's natural-key column, or the
-    codes themselves): the version covering `effective`, or, for a code first known
-    later, its earliest version. A code the dimension has never seen has no row."""
+    codes themselves, bound as one array parameter rather than one parameter each): the
+    version covering `effective`, or, for a code first known later, its earliest
+    version. A code the dimension has never seen has no row."""
     d, nk = dim.table, dim.natural_key
     eff = sa.literal(effective, sa.Date)
     covering_first = sa.case(
@@ -221,7 +222,8 @@ def key_map(
             .label("rank"),
         )
         .where(d.c[nk].in_(
-            list(codes) if isinstance(codes, Sequence) else sa.select(codes.c[nk])
+            sa.select(sa.func.unnest(sa.bindparam("codes", list(codes), type_=sa.ARRAY(sa.String))))
+            if isinstance(codes, Sequence) else sa.select(codes.c[nk])
         ))
         .subquery(f"{dim.table.name}_ranked")
     )

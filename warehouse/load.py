@@ -70,7 +70,7 @@ from warehouse.models import (
     referenced_column,
 )
 from warehouse.schema import seed_periods
-from warehouse.staging import append_rows, staged
+from warehouse.staging import append_rows, row_security_active, staged
 
 _ledger: sa.Table = AuditSubmission.__table__
 _issues: sa.Table = AuditIssue.__table__
@@ -357,15 +357,17 @@ def _referenced_values(fact: sa.Table, frame: pl.DataFrame) -> dict[sa.Column[An
 
 
 def _ensure_references(
-    conn: Connection, ref: SubmissionRef, frame: pl.DataFrame,
+    conn: Connection, ref: SubmissionRef, fact: sa.Table, frame: pl.DataFrame,
     naming: Mapping[sa.Column[Any], list[str]],
-) -> dict[str, pl.Expr]:
+) -> tuple[dict[str, pl.Expr], bool]:
     """The partition's references exist before its facts name them: the ledger row is
     written in this transaction, the period is seeded when unseen, an unknown county
     refuses the submission. In the same query, how many of the distinct values the frame
     names in each referenced column (dates, tracks, sources) exist: one query when all
     are known (the usual case). Returns, per fact column naming a referenced column,
-    which of its rows name an existing value (`_resolved` refuses a frame with others)."""
+    which of its rows name an existing value (`_resolved` refuses a frame with others),
+    and whether row-level security applies to `fact` (asked in the same query, for
+    `append_rows`)."""
     wanted = {
         referenced: pl.concat([frame[c] for c in columns]).drop_nulls().unique().to_list()
         for referenced, columns in naming.items()
@@ -374,10 +376,11 @@ def _ensure_references(
         sa.select(sa.func.count()).where(referenced.in_(values)).scalar_subquery()
         for referenced, values in wanted.items()
     ]
-    period_known, county_known, *counts = conn.execute(
+    period_known, county_known, row_security, *counts = conn.execute(
         sa.select(
             sa.exists().where(_periods.c.period == ref.period),
             sa.exists().where(_counties.c.county_code == ref.county_code),
+            row_security_active(conn, fact),
             *found_counts,
         )
     ).one()
@@ -397,7 +400,7 @@ def _ensure_references(
             present[column] = pl.col(column).is_in(
                 pl.Series(found, dtype=frame.schema[column]).implode()
             ).fill_null(False)
-    return present
+    return present, bool(row_security)
 
 
 def _load_facts(
@@ -406,7 +409,8 @@ def _load_facts(
     spec = FACT_LOADS[ref.dataset]
     fact = spec.table
     effective = parse_period(ref.period).start
-    present = _ensure_references(conn, ref, frame, _referenced_values(fact, frame))
+    present, row_security = _ensure_references(
+        conn, ref, fact, frame, _referenced_values(fact, frame))
     keys = [_versioned_keys(conn, dim, frame, effective) for dim in spec.versioned]
     keys += [_referenced_keys(conn, dim, frame, effective) for dim in spec.referenced]
     if spec.departments:
@@ -425,7 +429,8 @@ def _load_facts(
     # added to the rows by `append_rows` (a parameter on DuckDB, a literal CSV column on
     # PostgreSQL), not carried through the frame's own columns.
     constants = {"submission_id": ref.submission_id, "period": ref.period}
-    inserted = append_rows(conn, fact, rows.drop(list(constants)), constants)
+    inserted = append_rows(
+        conn, fact, rows.drop(list(constants)), constants, row_security=row_security)
     # The submission had no facts before (a recorded submission is never loaded twice), so
     # the rows inserted are its rows; count them where the driver cannot say.
     loaded = inserted if inserted >= 0 else conn.execute(
