@@ -104,13 +104,13 @@ def append_rows(
     PostgreSQL copies straight into `table`, unless row-level security applies to it for
     this role (`warehouse.access` forces it on the owner): COPY FROM refuses such a table,
     so the rows are staged and inserted from the stage, where the policy is checked.
-    `row_security`: whether it applies, when the caller asked already (`row_security`,
-    selected with its own checks); None: ask."""
+    `row_security`: whether it applies, when the caller asked already
+    (`row_security_active`, selected with its own checks); None: ask here."""
     unknown = [c for c in (*frame.columns, *constants) if c not in table.c]
     if unknown:
         raise ValueError(f"{table.name} has no columns {unknown}")
     backend = backend_of(conn)
-    if row_security is None:
+    if row_security is None and not backend.registers_arrow:
         row_security = bool(conn.execute(sa.select(row_security_active(conn, table))).scalar_one())
     if not backend.registers_arrow and not row_security:
         if not frame.height:
