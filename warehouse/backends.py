@@ -12,7 +12,7 @@ Adding a backend means one more `Backend` here and the code paths its answers se
 | Alembic's version table | default schema | `public` |
 | concurrent writers | one process per file; one writer thread in it | many, kept apart by advisory locks |
 | access control (`warehouse.access`) | the file's permissions | roles, grants, row-level security |
-| bulk load (`warehouse.staging`) | Arrow table registered as a view | COPY into a temporary table |
+| bulk load (`warehouse.staging`) | Arrow table registered as a view | COPY into a temporary table; facts: COPY into the table (where row-level security does not apply) |
 | the quality gate's connection | a dialect that buffers results (GX and duckdb-engine) | as is |
 | identity of the warehouse (`warehouse_key`) | the file's real path | the server's system identifier + database |
 | after a run (`warehouse.engine.checkpoint`) | CHECKPOINT: the file alone is the warehouse | nothing |

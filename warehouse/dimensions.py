@@ -17,6 +17,7 @@ start of its period, so:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -205,10 +206,12 @@ def _insert_uncovered(
 
 
 def key_map(
-    dim: Scd2Dimension, codes: sa.FromClause, effective: dt.date
+    dim: Scd2Dimension, codes: sa.FromClause | Sequence[str], effective: dt.date
 ) -> sa.Subquery:
-    """(nk, key) for every code in `codes`: the version covering `effective`, or, for a
-    code first known later, its earliest version."""
+    """(nk, key) for every code in `codes` (a staged source's natural-key column, or the
+    codes themselves, bound as one array parameter rather than one parameter each): the
+    version covering `effective`, or, for a code first known later, its earliest
+    version. A code the dimension has never seen has no row."""
     d, nk = dim.table, dim.natural_key
     eff = sa.literal(effective, sa.Date)
     covering_first = sa.case(
@@ -222,7 +225,10 @@ def key_map(
             .over(partition_by=d.c[nk], order_by=(covering_first, d.c.valid_from))
             .label("rank"),
         )
-        .where(d.c[nk].in_(sa.select(codes.c[nk])))
+        .where(d.c[nk].in_(
+            sa.select(sa.func.unnest(sa.bindparam("codes", list(codes), type_=sa.ARRAY(sa.String))))
+            if isinstance(codes, Sequence) else sa.select(codes.c[nk])
+        ))
         .subquery(f"{dim.table.name}_ranked")
     )
     return (

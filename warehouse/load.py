@@ -15,11 +15,15 @@ Facts therefore only ever hold the current accepted submission of each partition
 
 Facts have no FOREIGN KEY constraints (per-row checks were most of the cost of a bulk
 insert on PostgreSQL; see `warehouse.models`), so this module guarantees every reference
-itself, inside the transaction: dimension keys come from the key map and the
-departments, and dates, tracks and volunteer sources are joined to their tables, so a
-row whose member is missing drops out of the insert and the row-count check then refuses
-the whole submission; the partition's references (ledger row, period, county) are
-checked once per submission, the period being seeded only when it was never seen.
+itself, inside the transaction, before any fact row is written: only the distinct members
+and codes are staged (for the SCD2 upserts), the (natural key → surrogate key) map of the
+submission's codes and the departments' keys are fetched and joined to the facts in
+Polars, and the distinct dates, tracks and volunteer sources the facts name are counted in
+their tables; a row whose member is missing refuses the whole submission. The
+partition's references (ledger row, period, county) are checked once per submission, in
+the same query, the period being seeded only when it was never seen. The resolved rows
+then go straight into the fact table (`warehouse.staging.append_rows`: COPY on
+PostgreSQL, an insert from the registered Arrow table on DuckDB), joined to nothing.
 """
 
 from __future__ import annotations
@@ -60,7 +64,7 @@ from warehouse.models import (
     referenced_column,
 )
 from warehouse.schema import seed_periods
-from warehouse.staging import staged
+from warehouse.staging import append_rows, row_security_active, staged
 
 _ledger: sa.Table = AuditSubmission.__table__
 _issues: sa.Table = AuditIssue.__table__
@@ -353,25 +357,66 @@ def _checked_facts(
 
 _PARTITION_COLUMNS = ("submission_id", "county_code", "period")
 """Fact columns with one value per submission (`_checked_facts`): their references are
-checked once (`_ensure_partition`), not per row."""
+checked once (`_ensure_references`), not per row."""
 
 
-def _ensure_partition(conn: Connection, ref: SubmissionRef) -> None:
+def _referenced_values(fact: sa.Table, frame: pl.DataFrame) -> dict[sa.Column[Any], list[str]]:
+    """The referenced columns the frame's own columns name (partition columns aside),
+    each with the fact columns that name it (e.g. dim_date.date_key: start and end)."""
+    naming: dict[sa.Column[Any], list[str]] = {}
+    for column in fact.columns:
+        referenced = referenced_column(column)
+        if (referenced is not None and column.name in frame.columns
+                and column.name not in _PARTITION_COLUMNS):
+            naming.setdefault(referenced, []).append(column.name)
+    return naming
+
+
+def _ensure_references(
+    conn: Connection, ref: SubmissionRef, fact: sa.Table, frame: pl.DataFrame,
+    naming: Mapping[sa.Column[Any], list[str]],
+) -> tuple[dict[str, pl.Expr], bool]:
     """The partition's references exist before its facts name them: the ledger row is
     written in this transaction, the period is seeded when unseen, an unknown county
-    refuses the submission. One query when both are known (the usual case)."""
-    period_known, county_known = conn.execute(
+    refuses the submission. In the same query, how many of the distinct values the frame
+    names in each referenced column (dates, tracks, sources) exist: one query when all
+    are known (the usual case). Returns, per fact column naming a referenced column,
+    which of its rows name an existing value (`_resolved` refuses a frame with others),
+    and whether row-level security applies to `fact` (asked in the same query, for
+    `append_rows`)."""
+    wanted = {
+        referenced: pl.concat([frame[c] for c in columns]).drop_nulls().unique().to_list()
+        for referenced, columns in naming.items()
+    }
+    found_counts = [
+        sa.select(sa.func.count()).where(referenced.in_(values)).scalar_subquery()
+        for referenced, values in wanted.items()
+    ]
+    period_known, county_known, row_security, *counts = conn.execute(
         sa.select(
             sa.exists().where(_periods.c.period == ref.period),
             sa.exists().where(_counties.c.county_code == ref.county_code),
+            row_security_active(conn, fact),
+            *found_counts,
         )
     ).one()
     if not period_known:
-        seed_periods(conn, [ref.period])
+        seed_periods(conn, [ref.period])  # with its days: count the dates again
+        counts = list(conn.execute(sa.select(*found_counts)).one()) if found_counts else []
     if not county_known:
         raise RuntimeError(
             f"{ref.submission_id}: county {ref.county_code!r} is not in dim_county; rolled back"
         )
+    present = {c: pl.col(c).is_not_null() for columns in naming.values() for c in columns}
+    for (referenced, values), count in zip(wanted.items(), counts, strict=True):
+        if count == len(values):
+            continue
+        found = conn.execute(sa.select(referenced).where(referenced.in_(values))).scalars().all()
+        for column in naming[referenced]:
+            present[column] = pl.col(column).is_in(
+                pl.Series(found, dtype=frame.schema[column]).implode()
+            ).fill_null(False)
+    return present, bool(row_security)
 
 
 def _load_facts(
@@ -380,72 +425,28 @@ def _load_facts(
     spec = FACT_LOADS[ref.dataset]
     fact = spec.table
     effective = parse_period(ref.period).start
-    _ensure_partition(conn, ref)
-    # The partition's identifiers are the same on every row (`_checked_facts`): they reach
-    # the insert as parameters rather than through the stage (the 64-character submission
-    # id alone was over a third of the bytes copied).
+    present, row_security = _ensure_references(
+        conn, ref, fact, frame, _referenced_values(fact, frame))
+    keys = [_versioned_keys(conn, dim, frame, effective) for dim in spec.versioned]
+    keys += [_referenced_keys(conn, dim, frame, effective) for dim in spec.referenced]
+    if spec.departments:
+        keys.append(_department_keys(conn, frame))
+    rows = _resolved(ref, fact, frame, keys, present)
+
+    if replaces is not None:
+        conn.execute(sa.delete(fact).where(fact.c.submission_id == replaces))
+        conn.execute(
+            sa.update(_ledger)
+            .where(_ledger.c.submission_id == replaces)
+            .values(status=SubmissionStatus.SUPERSEDED.value, superseded_by=ref.submission_id)
+        )
+
+    # The partition's identifiers are the same on every row (`_checked_facts`): they are
+    # added to the rows by `append_rows` (a parameter on DuckDB, a literal CSV column on
+    # PostgreSQL), not carried through the frame's own columns.
     constants = {"submission_id": ref.submission_id, "period": ref.period}
-    with staged(conn, "stg_facts", frame.drop(list(constants))) as stage:
-        for dim in spec.versioned:
-            members = (
-                sa.select(stage.c[dim.natural_key], *(stage.c[a] for a in dim.attributes))
-                .distinct()
-                .subquery("members")
-            )
-            upsert_versions(conn, dim, members, effective)
-        for dim in spec.referenced:
-            codes = (
-                sa.select(stage.c[dim.natural_key], stage.c.county_code)
-                .distinct()
-                .subquery("codes")
-            )
-            ensure_members(conn, dim, codes, effective)
-        if spec.departments:
-            ensure_departments(conn, stage)
-
-        if replaces is not None:
-            conn.execute(sa.delete(fact).where(fact.c.submission_id == replaces))
-            conn.execute(
-                sa.update(_ledger)
-                .where(_ledger.c.submission_id == replaces)
-                .values(
-                    status=SubmissionStatus.SUPERSEDED.value, superseded_by=ref.submission_id
-                )
-            )
-
-        targets: list[str] = []
-        values: list[sa.ColumnElement[Any]] = []
-        source: sa.FromClause = stage
-        for dim in (*spec.versioned, *spec.referenced):
-            keys = key_map(dim, stage, effective)
-            source = source.join(keys, keys.c.nk == stage.c[dim.natural_key])
-            targets.append(dim.key)
-            values.append(keys.c.key)
-        if spec.departments:
-            source = source.join(_departments, _departments.c.department == stage.c.department)
-            targets.append("department_key")
-            values.append(_departments.c.department_key)
-        for column in fact.columns:
-            if column.name in frame.columns and column.name not in targets:
-                targets.append(column.name)
-                if column.name in constants:
-                    values.append(sa.literal(constants[column.name], column.type))
-                    continue
-                values.append(stage.c[column.name])
-                referenced = referenced_column(column)
-                if referenced is not None and column.name not in _PARTITION_COLUMNS:
-                    # Facts have no foreign keys (warehouse.models): a value without its
-                    # row (a date outside dim_date, an unknown track) drops out of the
-                    # join and the row count below refuses the submission.
-                    member = referenced.table.alias(f"ref_{column.name}")
-                    source = source.join(
-                        member, member.c[referenced.name] == stage.c[column.name]
-                    )
-        inserted = conn.execute(
-            sa.insert(fact).from_select(targets, sa.select(*values).select_from(source)),
-            execution_options={"preserve_rowcount": True},
-        ).rowcount
-
+    inserted = append_rows(
+        conn, fact, rows.drop(list(constants)), constants, row_security=row_security)
     # The submission had no facts before (a recorded submission is never loaded twice), so
     # the rows inserted are its rows; count them where the driver cannot say.
     loaded = inserted if inserted >= 0 else conn.execute(
@@ -453,10 +454,100 @@ def _load_facts(
         .select_from(fact)
         .where(fact.c.submission_id == ref.submission_id)
     ).scalar_one()
-    if loaded != frame.height:  # a fact row without a referenced row: never lose rows
+    if loaded != frame.height:
         raise RuntimeError(
             f"{ref.submission_id}: inserted {loaded} of {frame.height} fact rows; rolled back"
         )
+
+
+def _fetch_keys(conn: Connection, statement: sa.Select[Any], code: str, key: str) -> pl.DataFrame:
+    """(code, key) pairs selected by `statement`: a few rows per submission."""
+    return pl.DataFrame(
+        conn.execute(statement).all(), schema={code: pl.Utf8, key: pl.Int64}, orient="row"
+    )
+
+
+def _scd2_keys(
+    conn: Connection, dim: Scd2Dimension, codes: sa.FromClause | list[str], effective: dt.date
+) -> pl.DataFrame:
+    keys = key_map(dim, codes, effective)
+    return _fetch_keys(conn, sa.select(keys.c.nk, keys.c.key), dim.natural_key, dim.key)
+
+
+def _versioned_keys(
+    conn: Connection, dim: Scd2Dimension, frame: pl.DataFrame, effective: dt.date
+) -> pl.DataFrame:
+    """Apply the members `frame` reports to `dim` (SCD2), then their keys."""
+    members = frame.select(dim.natural_key, *dim.attributes).unique()
+    with staged(conn, "stg_members", members) as source:
+        upsert_versions(conn, dim, source, effective)
+        return _scd2_keys(conn, dim, source, effective)
+
+
+def _referenced_keys(
+    conn: Connection, dim: Scd2Dimension, frame: pl.DataFrame, effective: dt.date
+) -> pl.DataFrame:
+    """The keys of the codes `frame` names; codes never seen first become inferred members
+    (`ensure_members`), which is rare: the known codes' keys are fetched first."""
+    nk = dim.natural_key
+    codes = frame.select(nk, "county_code").unique()
+    listed = codes[nk].drop_nulls().unique().to_list()
+    keys = _scd2_keys(conn, dim, listed, effective)
+    unseen = codes.join(keys, on=nk, how="anti")
+    if unseen.height:
+        with staged(conn, "stg_codes", unseen) as source:
+            ensure_members(conn, dim, source, effective)
+        keys = _scd2_keys(conn, dim, listed, effective)
+    return keys
+
+
+def _department_keys(conn: Connection, frame: pl.DataFrame) -> pl.DataFrame:
+    """The keys of the departments `frame` names; unseen ones are added first
+    (`ensure_departments`), which is rare: the known ones' keys are fetched first."""
+    d = _departments
+    names = frame.select("department").unique()
+    statement = sa.select(d.c.department, d.c.department_key).where(
+        d.c.department.in_(names["department"].drop_nulls().to_list())
+    )
+    keys = _fetch_keys(conn, statement, "department", "department_key")
+    unseen = names.join(keys, on="department", how="anti")
+    if unseen.height:
+        with staged(conn, "stg_departments", unseen) as source:
+            ensure_departments(conn, source)
+        keys = _fetch_keys(conn, statement, "department", "department_key")
+    return keys
+
+
+def _resolved(
+    ref: SubmissionRef, fact: sa.Table, frame: pl.DataFrame, keys: list[pl.DataFrame],
+    present: Mapping[str, pl.Expr],
+) -> pl.DataFrame:
+    """`frame` with its dimension keys (each of `keys`: natural key, surrogate key), in
+    `fact`'s columns, once every row is known to name existing members.
+
+    Facts have no foreign keys (warehouse.models): a row whose member is missing (no key
+    for its code; a date outside dim_date, an unknown track or source: `present` says
+    which rows name existing ones) refuses the whole submission before anything is
+    inserted, and the transaction rolls back."""
+    resolved = frame
+    checks = dict(present)
+    for pair in keys:
+        code, key = pair.columns
+        resolved = resolved.join(pair, on=code, how="left", maintain_order="left")
+        checks[key] = pl.col(key).is_not_null()
+    if checks:
+        counts = resolved.select(
+            pl.all_horizontal(checks.values()).sum().alias("kept"),
+            *((~check).sum().alias(name) for name, check in checks.items()),
+        ).row(0, named=True)
+        kept = counts.pop("kept")
+        if kept != frame.height:  # a fact row without a referenced row: never lose rows
+            missing = ", ".join(f"{name} {n}" for name, n in counts.items() if n)
+            raise RuntimeError(
+                f"{ref.submission_id}: inserted {kept} of {frame.height} fact rows; rolled "
+                f"back (rows naming a missing member: {missing})"
+            )
+    return resolved.select(c.name for c in fact.columns if c.name in resolved.columns)
 
 
 # ------------------------------------------------------------------------------ helpers

@@ -31,9 +31,9 @@ instead of a FOREIGN KEY constraint, because:
   PostgreSQL (the 768 k childcare_daily rows of benchmark scale 10: 17 s of
   `INSERT … SELECT` with the facts' foreign keys, 2.6 s without);
 - facts have one writer, `warehouse.load`, which guarantees every reference inside its
-  transaction: dimension keys come from joining the dimension itself (key map,
-  departments, dates, tracks, sources), so a row without its member drops out of the
-  join and the row-count check refuses the whole submission; the ledger row, period and
+  transaction before writing a row: dimension keys come from the dimension itself (key
+  map, departments), the dates, tracks and sources the rows name are looked up, and a
+  row without its member refuses the whole submission; the ledger row, period and
   county are checked once per submission;
 - the quality gate (`warehouse.expectations`) still checks every declared reference for
   orphans, as it checked the foreign keys.
