@@ -125,7 +125,6 @@ def _set_memory_limit(memory_mb: int) -> None:
     reserve stacks and heaps), so it fails healthy workers on a many-core machine; the data
     limit counts only writable private memory (heap and anonymous mmap), what a file
     actually makes the reader allocate. Linux 4.7+ enforces it on mmap too."""
-
     if memory_mb > 0:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
@@ -137,7 +136,6 @@ def peak_rss_kib() -> int:
     Not `ru_maxrss`: Linux carries the peak of the image a process replaced at exec into it,
     and a worker is spawned (vfork + exec) from the flow's process, so its `ru_maxrss` would
     report the flow process's peak. Where /proc is missing, `ru_maxrss` is all there is."""
-
     try:
         with open("/proc/self/status", encoding="ascii", errors="replace") as status:
             found = re.search(r"^VmHWM:\s+(\d+) kB", status.read(), re.MULTILINE)
@@ -197,7 +195,6 @@ def _child_environment() -> dict[str, str]:
 
 def worker_settings(settings: Settings) -> Settings:
     """The settings a worker needs: everything but the warehouse's URL and password."""
-
     return settings.model_copy(update={
         "warehouse_url": SecretStr(""), "warehouse_password": None, "warehouse_password_block": None,
     })
@@ -455,7 +452,6 @@ def stage_isolated(ref: SubmissionRef, lookups: Lookups, settings: Settings, *,
     only the small StagedSubmission comes back. When staging failed, this process writes the
     rejection's issues and reports instead (rows_in 0: nothing was read).
     """
-
     if not settings.stage_in_worker:
         return _resolve(function)(ref, lookups, settings)
     outcome = (pool or POOL).stage(function, ref, lookups, settings, on_peak_rss=on_peak_rss)

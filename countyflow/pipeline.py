@@ -62,7 +62,7 @@ def stage_bytes(
     settings: Settings,
 ) -> tuple[ValidationResult, pl.DataFrame | None]:
     """Parse, validate and transform one submission (pure: bytes and frames in, frames out)."""
-    # lazy: the readers and Pandera (~2 CPU-s) load only in a process that stages; the flow's process hands files to workers
+    # lazy: the readers and Pandera (~2 CPU-s) only where files are staged, not in the flow's process
     from countyflow.ingest.read import read_submission
     from countyflow.ingest.validate import reject_submission, validate_submission
     from countyflow.transform import transform_submission

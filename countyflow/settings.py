@@ -108,7 +108,6 @@ class Settings(BaseSettings):
     @classmethod
     def _known_datasets(cls, policies: dict[str, Policy]) -> dict[str, Policy]:
         """A misspelled dataset would silently keep the default policy: refuse it."""
-
         unknown = sorted(set(policies) - set(CONTRACTS))
         if unknown:
             raise ValueError(f"unknown dataset(s) {', '.join(unknown)}; known: {', '.join(sorted(CONTRACTS))}")

@@ -32,7 +32,6 @@ STAGING_SUFFIXES = (".facts.arrow", ".issues.arrow")
 
 def read_archived(ref: SubmissionRef) -> bytes | None:
     """The archived bytes, checked against the hash; None when they cannot be had."""
-
     if not ref.archive_path:
         return None
     try:
@@ -42,7 +41,6 @@ def read_archived(ref: SubmissionRef) -> bytes | None:
 
 
 def report_header(ref: SubmissionRef) -> dict[str, object]:
-
     return {
         "file_name": mask_name(ref.file_name), "relative_path": mask_name(ref.relative_path),
         "submission_id": ref.submission_id, "county_code": ref.county_code,

@@ -58,7 +58,6 @@ def check_warehouse(
         log.info("quality checks skipped: nothing new was loaded, the warehouse did not change")
         return QualityReport(skipped=True)
 
-
     scope = {} if outcomes is None else {"checks": _checks_for(outcomes, log)}
     report = run_quality_checks(
         warehouse_engine(settings),
@@ -80,7 +79,6 @@ def check_warehouse(
 
 
 def _checks_for(outcomes: Sequence[SubmissionOutcome], log: Logger) -> tuple[Check, ...]:
-
     every = build_checks()
     loaded = sorted({o.dataset for o in outcomes if o.status in ACCEPTED_STATUSES})
     checks = checks_after_loading(every, loaded)

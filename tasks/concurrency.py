@@ -71,7 +71,6 @@ HTTP_LOCKED = 423
 def ensure_warehouse_limit(name: str, slots: int = WAREHOUSE_SLOTS) -> None:
     """Create the global concurrency limit if missing; an existing one is left as the
     operator configured it."""
-
     with get_client(sync_client=True) as client:
         try:
             client.read_global_concurrency_limit_by_name(name)

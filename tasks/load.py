@@ -24,7 +24,6 @@ _REPROCESS = frozenset({"waiting"})
 
 def _unless_warehouse_busy(task: Any, task_run: Any, state: Any) -> bool:
     """Retry, except after a WarehouseBusyError: that one has already waited its time."""
-
     try:
         state.result()
     except WarehouseBusyError:
@@ -39,7 +38,6 @@ def _unless_warehouse_busy(task: Any, task_run: Any, state: Any) -> bool:
 @task(retries=2, retry_delay_seconds=5, retry_condition_fn=_unless_warehouse_busy)
 def prepare_warehouse(settings: Settings) -> None:
     """Apply pending migrations, seed reference data, (re)create the marts (idempotent)."""
-
     ensure_warehouse(warehouse_engine(settings))
 
 
@@ -51,7 +49,6 @@ def select_pending_submissions(refs: list[SubmissionRef], settings: Settings) ->
     under two paths are one submission. Held submissions come back from the ledger even
     if their file has left the landing zone: the archive keeps their bytes.
     """
-
     engine = warehouse_engine(settings)
     statuses = processed_statuses(engine, (ref.submission_id for ref in refs))
     seen: set[str] = set()
@@ -73,7 +70,6 @@ def select_pending_submissions(refs: list[SubmissionRef], settings: Settings) ->
 @task(retries=2, retry_delay_seconds=2, timeout_seconds=900, task_run_name="load-{staged.ref.county_code}-{staged.ref.dataset}-{staged.ref.period}")
 def load_submission(staged: StagedSubmission, settings: Settings) -> SubmissionOutcome:
     """Record one submission in the ledger and, if accepted, load its facts (one transaction)."""
-
     facts = pl.read_ipc(staged.facts_path) if staged.facts_path else None
     final_status = record_submission(
         warehouse_engine(settings), staged.ref, staged, facts, report_path=staged.report_path,
@@ -90,20 +86,17 @@ def load_submission(staged: StagedSubmission, settings: Settings) -> SubmissionO
 @task(retries=2, retry_delay_seconds=5, timeout_seconds=300)
 def read_mart(name: str, settings: Settings) -> pl.DataFrame:
     """One BI mart as a frame (for artifacts and the CLI)."""
-
     return _read_mart(warehouse_engine(settings), name)
 
 
 @task(retries=2, retry_delay_seconds=5)
 def checkpoint_warehouse(settings: Settings) -> None:
     """Make the warehouse file whole at the end of a run (DuckDB; nothing on PostgreSQL)."""
-
     checkpoint(warehouse_engine(settings))
 
 
 @task(retries=2, retry_delay_seconds=5, timeout_seconds=300)
 def read_marts(names: tuple[str, ...], settings: Settings) -> dict[str, pl.DataFrame]:
     """Several BI marts at once (one task run), e.g. what a run report is built from."""
-
     engine = warehouse_engine(settings)
     return {name: _read_mart(engine, name) for name in names}

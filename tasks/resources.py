@@ -19,7 +19,6 @@ _lock = Lock()  # tasks run in threads: two must never build two engines for one
 
 def warehouse_engine(settings: Settings) -> Engine:
     """The warehouse Engine for these settings, created on first use (never at import)."""
-
     key = (settings.sqlalchemy_url(), settings.warehouse_lock_timeout)
     with _lock:
         if key not in _engines:

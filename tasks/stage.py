@@ -27,7 +27,6 @@ Lookups = Mapping[str, pl.DataFrame | None]
 def remove_leftover_staging(settings: Settings) -> int:
     """Delete staging files a failed or killed run left behind (older than
     `COUNTYFLOW_STAGING_LEFTOVER_SECONDS`: younger ones may belong to a run still going)."""
-
     removed = _remove(settings.staging_dir, older_than_seconds=settings.staging_leftover_seconds)
     if removed:
         _logger().info("Removed %d staging files left by an earlier run from %s", len(removed),
@@ -43,7 +42,6 @@ def fetch_submission_lookups(refs: list[SubmissionRef], settings: Settings) -> l
     staging tasks, so staging never connects to the warehouse: Dask workers need neither
     credentials nor access to an embedded DuckDB file another process holds open.
     """
-
     engine = warehouse_engine(settings)
     return [
         fetch_lookups(engine, CONTRACTS[ref.dataset], county_code=ref.county_code, period=ref.period)

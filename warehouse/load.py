@@ -29,7 +29,7 @@ PostgreSQL, an insert from the registered Arrow table on DuckDB), joined to noth
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -85,7 +85,6 @@ class FactLoad:
     versioned: tuple[Scd2Dimension, ...] = ()
     referenced: tuple[Scd2Dimension, ...] = ()
     departments: bool = False
-
 
     @classmethod
     def of(cls, dataset: str, table: sa.Table) -> FactLoad:
@@ -484,38 +483,46 @@ def _versioned_keys(
         return _scd2_keys(conn, dim, source, effective)
 
 
-def _referenced_keys(
-    conn: Connection, dim: Scd2Dimension, frame: pl.DataFrame, effective: dt.date
+def _keys_adding_unseen(
+    conn: Connection, wanted: pl.DataFrame, code: str, fetch: Callable[[], pl.DataFrame],
+    add: Callable[[sa.FromClause], None],
 ) -> pl.DataFrame:
-    """The keys of the codes `frame` names; codes never seen first become inferred members
-    (`ensure_members`), which is rare: the known codes' keys are fetched first."""
-    nk = dim.natural_key
-    codes = frame.select(nk, "county_code").unique()
-    listed = codes[nk].drop_nulls().unique().to_list()
-    keys = _scd2_keys(conn, dim, listed, effective)
-    unseen = codes.join(keys, on=nk, how="anti")
+    """The (code, key) pairs of `wanted`'s codes (`fetch`); the codes without one are staged
+    and added first (`add`), which is rare, so the known codes' keys are fetched first."""
+    keys = fetch()
+    unseen = wanted.join(keys, on=code, how="anti")
     if unseen.height:
-        with staged(conn, "stg_codes", unseen) as source:
-            ensure_members(conn, dim, source, effective)
-        keys = _scd2_keys(conn, dim, listed, effective)
+        with staged(conn, "stg_unseen", unseen) as source:
+            add(source)
+        keys = fetch()
     return keys
 
 
+def _referenced_keys(
+    conn: Connection, dim: Scd2Dimension, frame: pl.DataFrame, effective: dt.date
+) -> pl.DataFrame:
+    """The keys of the codes `frame` names; codes never seen become inferred members
+    (`ensure_members`)."""
+    nk = dim.natural_key
+    codes = frame.select(nk, "county_code").unique()
+    listed = codes[nk].drop_nulls().unique().to_list()
+    return _keys_adding_unseen(
+        conn, codes, nk, lambda: _scd2_keys(conn, dim, listed, effective),
+        lambda source: ensure_members(conn, dim, source, effective))
+
+
 def _department_keys(conn: Connection, frame: pl.DataFrame) -> pl.DataFrame:
-    """The keys of the departments `frame` names; unseen ones are added first
-    (`ensure_departments`), which is rare: the known ones' keys are fetched first."""
+    """The keys of the departments `frame` names; unseen ones are added with group
+    'unknown' (`ensure_departments`)."""
     d = _departments
     names = frame.select("department").unique()
     statement = sa.select(d.c.department, d.c.department_key).where(
         d.c.department.in_(names["department"].drop_nulls().to_list())
     )
-    keys = _fetch_keys(conn, statement, "department", "department_key")
-    unseen = names.join(keys, on="department", how="anti")
-    if unseen.height:
-        with staged(conn, "stg_departments", unseen) as source:
-            ensure_departments(conn, source)
-        keys = _fetch_keys(conn, statement, "department", "department_key")
-    return keys
+    return _keys_adding_unseen(
+        conn, names, "department",
+        lambda: _fetch_keys(conn, statement, "department", "department_key"),
+        lambda source: ensure_departments(conn, source))
 
 
 def _resolved(

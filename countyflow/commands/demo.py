@@ -29,7 +29,6 @@ HEALTH_METRICS = (
 
 def run_demo(settings: Settings, *, scale: int = 1) -> int:
     """`scale` > 1 writes a larger landing zone (SPEC §8 figures then scale with it)."""
-
     manifest = write_demo_landing(settings.landing, scale=scale)
     console.print(f"Demo landing zone written to [bold]{settings.landing}[/] ({len(manifest.files)} files).")
     exit_code = run_pipeline(settings)
@@ -49,7 +48,6 @@ def kpi_table(kpis: pl.DataFrame, domain: str, metrics: tuple[str, ...]) -> pl.D
 
 
 def print_city_kpis(settings: Settings) -> None:
-
     engine = warehouse_engine(settings)
     kpis = read_mart(engine, "mart_city_kpi")
     console.print(frame_table(kpi_table(kpis, "childcare", CHILDCARE_METRICS), "Holiday childcare (city)"))

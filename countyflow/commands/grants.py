@@ -34,7 +34,6 @@ def parse_logins(values: Sequence[str]) -> dict[str, str]:
 
 
 def build_plan(*, logins: Sequence[str] = (), role_prefix: str = "") -> object:
-
     codes = tuple(sorted(counties()["county_code"].to_list()))
     return AccessPlan(codes, prefix=role_prefix, logins=parse_logins(logins))
 
@@ -42,7 +41,6 @@ def build_plan(*, logins: Sequence[str] = (), role_prefix: str = "") -> object:
 def run_grants(settings: Settings, *, apply: bool, logins: Sequence[str] = (),
                role_prefix: str = "") -> int:
     """Print the plan's SQL, or apply it to the warehouse of `settings`."""
-
     try:
         plan = build_plan(logins=logins, role_prefix=role_prefix)
     except (AccessError, ValueError) as exc:
@@ -52,7 +50,6 @@ def run_grants(settings: Settings, *, apply: bool, logins: Sequence[str] = (),
     if not apply:
         print(plan.script(), end="")  # plain stdout: redirect it to a file for a DBA
         return 0
-
 
     engine = warehouse_engine(settings)
     if not backend_of(engine).roles:

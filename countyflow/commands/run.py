@@ -71,7 +71,6 @@ def warehouse_problem(settings: Settings) -> str | None:
     """A warehouse URL that can never work (`warehouse.engine.permanent_problem`). The login
     is tried only when the password does not come from a Prefect Secret block (which
     needs the Prefect API, not up yet)."""
-
     if settings.warehouse_password_block and settings.warehouse_password is None:
         return permanent_problem(settings.warehouse_url.get_secret_value(), connect=False)
     try:

@@ -16,8 +16,6 @@ from flows.deployments import build_deployments
 
 
 def serve_deployments(settings: Settings) -> int:
-
-
     deployments = build_deployments()
     console.print(f"Serving countyflow deployments for landing {settings.landing} "
                   f"→ {settings.safe_warehouse_url()}:")

@@ -41,7 +41,6 @@ EXIT_NO_WAREHOUSE = 2
 
 
 def show_status(settings: Settings, as_of: date | None = None) -> int:
-
     missing = _missing_duckdb_file(settings)
     if missing is not None:  # a read-only command never creates the warehouse
         console.print(f"No warehouse at {missing} yet: `countyflow run` (or `countyflow demo`) creates it.")
@@ -85,7 +84,6 @@ def show_status(settings: Settings, as_of: date | None = None) -> int:
 
 def _missing_duckdb_file(settings: Settings) -> Path | None:
     """The DuckDB warehouse file when it does not exist (opening it would create it)."""
-
     url = settings.sqlalchemy_url()
     path = backend_of(url).file_path(url)
     return None if path is None or path.exists() else path
