@@ -47,14 +47,16 @@ def _settings(spec: dict[str, Any]) -> Any:
 
 def workload_flow(spec: dict[str, Any]) -> dict[str, Any]:
     """W1–W4: the product, `ingest_landing_zone`, as `countyflow run` calls it."""
+    from countyflow.pipeline import outcomes_frame
     from flows.ingest import ingest_landing_zone
 
     settings = _settings(spec)
     start = time.perf_counter()
     outcomes = ingest_landing_zone(settings)
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "files": len(outcomes), "rows": sum(o.rows_in for o in outcomes),
-            "rows_loaded": sum(o.rows_loaded for o in outcomes)}
+    frame = outcomes_frame(outcomes)  # rows_loaded: what is in the facts (not superseded rows)
+    return {"seconds": seconds, "files": frame.height, "rows": int(frame["rows_in"].sum()),
+            "rows_loaded": int(frame["rows_loaded"].sum())}
 
 
 def workload_null_flow(spec: dict[str, Any]) -> dict[str, Any]:
@@ -107,8 +109,8 @@ def workload_b2(spec: dict[str, Any]) -> dict[str, Any]:
             loading = time.perf_counter()
             record_submission(engine, ref, result, facts, report_path=str(report))
             load_seconds += time.perf_counter() - loading
-            rows += result.rows_in
-            rows_loaded += result.rows_loaded
+            rows += result.counts.rows_in
+            rows_loaded += result.counts.rows_loaded
     seconds = time.perf_counter() - start
     engine.dispose()
     return {"seconds": seconds, "files": len(pending), "rows": rows, "rows_loaded": rows_loaded,

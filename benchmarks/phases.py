@@ -64,14 +64,14 @@ def main(argv: list[str] | None = None) -> int:
             t = timed("read archived bytes", t)
             result, facts = stage_bytes(ref, data, lookups=lookups, settings=settings)
             t = timed(f"stage_bytes {ref.extension}", t)
-            rows[f"stage_bytes {ref.extension}"] += result.rows_in
+            rows[f"stage_bytes {ref.extension}"] += result.counts.rows_in
             stem = report_stem(settings.reports_dir, ref)
             write_report(result, _report_header(ref), stem.with_suffix(".json"))
             report = write_report(result, _report_header(ref), stem.with_suffix(".html"))
             t = timed("clerk reports", t)
             record_submission(engine, ref, result, facts, report_path=str(report))
             timed(f"record_submission {ref.dataset}", t)
-            rows[f"record_submission {ref.dataset}"] += result.rows_loaded
+            rows[f"record_submission {ref.dataset}"] += result.counts.rows_loaded
     total = time.perf_counter() - begin
     print("| phase | seconds | share | rows |\n|---|---:|---:|---:|")
     for name, seconds in sorted(timers.items(), key=lambda item: -item[1]):

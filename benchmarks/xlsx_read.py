@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             result = validate_submission(parsed, contract, county_code=county,
                                          period=parse_period(period), hold_missing=False)
-            rows += result.rows_in
+            rows += result.counts.rows_in
     seconds = time.perf_counter() - begin
     count = len(files) * args.repeat
     print(f"{count} files, {rows} rows, {seconds:.2f} s, {1000 * seconds / max(count, 1):.1f} ms/file")

@@ -8,15 +8,17 @@ archived bytes, fetch lookups from the warehouse and persist what comes out.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass, fields
 from itertools import groupby
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from countyflow.ingest.limits import mask_name
 from countyflow.ingest.model import (
+    RowCounts,
     SubmissionRef,
     SubmissionRejected,
     SubmissionStatus,
@@ -37,12 +39,7 @@ class StagedSubmission:
 
     ref: SubmissionRef
     status: SubmissionStatus
-    rows_in: int
-    rows_loaded: int
-    rows_rejected: int
-    rows_held: int
-    errors: int
-    warnings: int
+    counts: RowCounts
     facts_path: str | None
     issues_path: str
     report_path: str | None
@@ -50,7 +47,7 @@ class StagedSubmission:
     @property
     def issues(self) -> pl.DataFrame:
         """The issues found, read back from their file (so the staged submission is the
-        `Verdict` the ledger records: no second counts type on the way)."""
+        `Verdict` the ledger records, with the validation's own `counts`)."""
         return pl.read_ipc(self.issues_path)
 
 
@@ -92,7 +89,7 @@ def stage_bytes(
         policy=settings.policy_for(ref.dataset),
         max_text_chars=settings.max_text_chars,
     )
-    if result.rows_loaded == 0:
+    if result.counts.rows_loaded == 0:
         return result, None
     return result, transform_submission(ref.dataset, result.valid, ref)
 
@@ -125,7 +122,10 @@ def report_stem(reports_dir: Path, ref: SubmissionRef) -> Path:
 
 @dataclass(frozen=True)
 class SubmissionOutcome:
-    """The end state of one submission in a run, as the operator and the clerk see it."""
+    """The end state of one submission in a run, as the operator and the clerk see it.
+
+    `counts` are the submission's own (the ledger's); `status` is its final ledger status.
+    """
 
     submission_id: str
     county_code: str
@@ -133,38 +133,52 @@ class SubmissionOutcome:
     period: str
     file_name: str
     status: str
-    rows_in: int
-    rows_loaded: int
-    rows_rejected: int
-    rows_held: int
-    errors: int
-    warnings: int
+    counts: RowCounts
     report_path: str | None
+
+    def row(self) -> dict[str, object]:
+        """This outcome as a row of `OUTCOME_SCHEMA`, its counts spread into their columns.
+
+        There `rows_loaded` counts the rows this run put in the facts: none unless the
+        submission ended accepted (a superseded submission's valid rows stay in its
+        `counts` and in the ledger, but not in the facts)."""
+        values: dict[str, object] = {
+            field.name: getattr(self, field.name) for field in fields(self)
+        } | asdict(self.counts)
+        if not self.status.startswith("accepted"):
+            values["rows_loaded"] = 0
+        return {name: values[name] for name in OUTCOME_SCHEMA}
 
 
 def outcome_of(staged: StagedSubmission, final_status: str) -> SubmissionOutcome:
     ref = staged.ref
     return SubmissionOutcome(
         submission_id=ref.submission_id, county_code=ref.county_code, dataset=ref.dataset,
-        period=ref.period, file_name=mask_name(ref.file_name), status=final_status, rows_in=staged.rows_in,
-        rows_loaded=staged.rows_loaded if final_status.startswith("accepted") else 0,
-        rows_rejected=staged.rows_rejected, rows_held=staged.rows_held, errors=staged.errors,
-        warnings=staged.warnings, report_path=staged.report_path,
+        period=ref.period, file_name=mask_name(ref.file_name), status=final_status,
+        counts=staged.counts, report_path=staged.report_path,
     )
 
 
 _POLARS_TYPES: Mapping[str, type[pl.DataType]] = {"str": pl.Utf8, "str | None": pl.Utf8, "int": pl.Int64}
 
-OUTCOME_SCHEMA: dict[str, type[pl.DataType]] = {
-    field.name: _POLARS_TYPES[str(field.type)] for field in fields(SubmissionOutcome)
-}
-"""The columns of a run's outcomes frame: `SubmissionOutcome`'s fields, declared once there."""
+
+def _columns(cls: type[Any]) -> Iterator[tuple[str, type[pl.DataType]]]:
+    """A dataclass's fields as frame columns, a `RowCounts` field spread into its own."""
+    for field in fields(cls):
+        if field.type == RowCounts.__name__:
+            yield from _columns(RowCounts)
+        else:
+            yield field.name, _POLARS_TYPES[str(field.type)]
+
+
+OUTCOME_SCHEMA: dict[str, type[pl.DataType]] = dict(_columns(SubmissionOutcome))
+"""The columns of a run's outcomes frame: `SubmissionOutcome`'s fields with `RowCounts`'
+in place of `counts`, declared once there."""
 
 
 def outcomes_frame(outcomes: Iterable[SubmissionOutcome]) -> pl.DataFrame:
     """One row per submission processed in a run (grain: submission)."""
-    rows = [outcome.__dict__ for outcome in outcomes]
-    return pl.DataFrame(rows, schema=OUTCOME_SCHEMA)
+    return pl.DataFrame([outcome.row() for outcome in outcomes], schema=OUTCOME_SCHEMA)
 
 
 def summarise_outcomes(outcomes: pl.DataFrame) -> pl.DataFrame:

@@ -65,9 +65,8 @@ def write_staged(ref: SubmissionRef, result: ValidationResult, facts: pl.DataFra
     write_report(result, header, stem.with_suffix(".json"), max_issue_rows=cap)
     report_path = write_report(result, header, stem.with_suffix(".html"), max_issue_rows=cap)
     return StagedSubmission(
-        ref=ref, status=result.status, rows_in=result.rows_in, rows_loaded=result.rows_loaded,
-        rows_rejected=result.rows_rejected, rows_held=result.rows_held, errors=result.errors,
-        warnings=result.warnings, facts_path=str(facts_path) if facts is not None else None,
+        ref=ref, status=result.status, counts=result.counts,
+        facts_path=str(facts_path) if facts is not None else None,
         issues_path=str(issues_path), report_path=str(report_path),
     )
 

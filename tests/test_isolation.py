@@ -101,8 +101,8 @@ def test_a_failing_worker_rejects_only_its_submission_and_the_pool_recovers(
 
     assert [f.rule for f in failures] == [rule]
     assert staged.status == SubmissionStatus.REJECTED
-    assert (staged.rows_in, staged.rows_loaded, staged.rows_rejected, staged.rows_held) == (0, 0, 0, 0)
-    assert staged.facts_path is None and staged.errors == 1
+    assert (staged.counts.rows_in, staged.counts.rows_loaded, staged.counts.rows_rejected, staged.counts.rows_held) == (0, 0, 0, 0)
+    assert staged.facts_path is None and staged.counts.errors == 1
     issues = pl.read_ipc(staged.issues_path)
     assert issues["rule"].to_list() == [rule] and issues["severity"].to_list() == ["error"]
     assert says in issues["message_en"].item() and says in failures[0].detail
@@ -116,7 +116,7 @@ def test_a_failing_worker_rejects_only_its_submission_and_the_pool_recovers(
     assert pool.idle_pids == ([before] if survives else [])
 
     good, after = _stage_good(ref, settings, pool)
-    assert good.status.startswith("accepted") and good.rows_in == good.rows_loaded > 0
+    assert good.status.startswith("accepted") and good.counts.rows_in == good.counts.rows_loaded > 0
     assert (after == before) is survives  # a dead worker was replaced, a live one reused
     assert pool.idle_pids == [after]
 

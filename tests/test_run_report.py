@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from countyflow.completeness import assess_partitions, partition_problems
-from countyflow.ingest.model import IgnoredEntry
+from countyflow.ingest.model import IgnoredEntry, RowCounts
 from countyflow.pipeline import SubmissionOutcome, outcomes_frame, summarise_outcomes
 from countyflow.run_report import (
     RUN_REPORT_MARTS,
@@ -160,11 +160,32 @@ def outcomes(reports: Path) -> pl.DataFrame:
     def outcome(county: str, status: str, errors: int) -> SubmissionOutcome:
         return SubmissionOutcome(
             submission_id=county * 10, county_code=county, dataset="childcare_sites", period="2025-summer",
-            file_name="张三填报.xlsx", status=status, rows_in=10, rows_loaded=0 if errors else 10,
-            rows_rejected=10 if errors else 0, rows_held=0, errors=errors, warnings=1,
+            file_name="张三填报.xlsx", status=status,
+            counts=RowCounts(rows_in=10, rows_loaded=0 if errors else 10,
+                             rows_rejected=10 if errors else 0, rows_held=0, errors=errors,
+                             warnings=1),
             report_path=str(reports / county / "childcare_sites" / "2025-summer" / "abc.html"),
         )
     return outcomes_frame([outcome("530602", "accepted", 0), outcome("530628", "rejected", 3)])
+
+
+def test_outcomes_frame_spreads_the_counts_and_loads_only_accepted_rows() -> None:
+    def outcome(status: str) -> SubmissionOutcome:
+        return SubmissionOutcome(
+            submission_id=status, county_code="530602", dataset="childcare_sites",
+            period="2025-summer", file_name="f.csv", status=status,
+            counts=RowCounts(rows_in=5, rows_loaded=4, rows_rejected=1, rows_held=0, errors=1,
+                             warnings=2), report_path=None)
+
+    frame = outcomes_frame([outcome("accepted_with_warnings"), outcome("superseded")])
+    assert frame.columns == [
+        "submission_id", "county_code", "dataset", "period", "file_name", "status", "rows_in",
+        "rows_loaded", "rows_rejected", "rows_held", "errors", "warnings", "report_path"]
+    # a superseded submission's valid rows are counted (as in the ledger) but not loaded
+    assert frame.select("status", "rows_in", "rows_loaded", "rows_rejected", "errors",
+                        "warnings").rows() == [("accepted_with_warnings", 5, 4, 1, 1, 2),
+                                               ("superseded", 5, 0, 1, 1, 2)]
+    assert outcomes_frame([]).columns == frame.columns
 
 
 def test_html_report_is_self_contained_and_links_clerk_reports(tmp_path: Path) -> None:

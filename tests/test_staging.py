@@ -48,7 +48,7 @@ def test_a_rejected_result_is_written_like_any_other(landing: tuple[Path, object
     _, ref = landing
     settings = Settings(reports_dir=tmp_path / "reports", staging_dir=tmp_path / "staging")
     staged = rejected_to_files(ref, "timed_out", "staging took longer than 300 s", settings)  # type: ignore[arg-type]
-    assert staged.status == SubmissionStatus.REJECTED and staged.rows_in == 0 and staged.errors == 1
+    assert staged.status == SubmissionStatus.REJECTED and staged.counts.rows_in == 0 and staged.counts.errors == 1
     issues = pl.read_ipc(staged.issues_path)
     assert issues["rule"].to_list() == ["timed_out"]
     assert staged.report_path is not None and Path(staged.report_path).with_suffix(".json").exists()

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -39,7 +39,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from countyflow.ingest.limits import cap_issues, mask_name
-from countyflow.ingest.model import ISSUE_SCHEMA, SubmissionRef, SubmissionStatus, Verdict
+from countyflow.ingest.model import (
+    ISSUE_SCHEMA,
+    RowCounts,
+    SubmissionRef,
+    SubmissionStatus,
+    Verdict,
+)
 from countyflow.periods import parse_period
 from countyflow.settings import MAX_ISSUE_ROWS_PER_RULE
 from countyflow.transform import FACT_SCHEMAS
@@ -277,20 +283,15 @@ def _ledger_values(
         "modified_at": _utc_naive(ref.modified_at),
         "processed_at": now,
         "status": decision.status,
-        "rows_in": result.rows_in,
-        "rows_loaded": result.rows_loaded,
-        "rows_rejected": result.rows_rejected,
-        "rows_held": result.rows_held,
-        "errors": result.errors,
-        "warnings": result.warnings,
+        **asdict(result.counts),
         "superseded_by": decision.superseded_by,
         "report_path": report_path,
     }
 
 
 _OUTCOME_COLUMNS = frozenset({
-    "processed_at", "status", "rows_in", "rows_loaded", "rows_rejected", "rows_held",
-    "errors", "warnings", "superseded_by", "report_path",
+    "processed_at", "status", *(field.name for field in fields(RowCounts)), "superseded_by",
+    "report_path",
 })
 
 
@@ -332,10 +333,9 @@ def _checked_facts(
     if missing:
         raise ValueError(f"{ref.dataset} facts lack columns {missing}")
     frame = facts.select(pl.col(name).cast(dtype) for name, dtype in schema.items())
-    if frame.height != result.rows_loaded:
-        raise ValueError(
-            f"{ref.submission_id}: {frame.height} fact rows but rows_loaded = {result.rows_loaded}"
-        )
+    if frame.height != result.counts.rows_loaded:
+        raise ValueError(f"{ref.submission_id}: {frame.height} fact rows but rows_loaded = "
+                         f"{result.counts.rows_loaded}")
     foreign = frame.filter(
         pl.col("submission_id").ne_missing(ref.submission_id)
         | pl.col("county_code").ne_missing(ref.county_code)

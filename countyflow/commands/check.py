@@ -85,12 +85,12 @@ def _read_bytes(path: Path, settings: Settings) -> bytes:
 
 
 def summary_line(result: ValidationResult) -> str:
-    status = str(result.status)
+    status, counts = str(result.status), result.counts
     return (
         f"状态 status: {STATUS_ZH.get(status, status)} ({status}) · "
-        f"读入 rows in: {result.rows_in} · 有效 valid: {result.rows_loaded} · "
-        f"退回 rejected: {result.rows_rejected} · 错误 errors: {result.errors} · "
-        f"警告 warnings: {result.warnings}"
+        f"读入 rows in: {counts.rows_in} · 有效 valid: {counts.rows_loaded} · "
+        f"退回 rejected: {counts.rows_rejected} · 错误 errors: {counts.errors} · "
+        f"警告 warnings: {counts.warnings}"
     )
 
 
@@ -134,13 +134,13 @@ def check_file(path: Path, *, dataset: str, county: str, period: str,
     if result.issues.height:
         out.print(render_report_table(result, contract,
                                       max_issue_rows=settings.max_issue_rows_per_rule))
-    style = "red" if result.errors else ("yellow" if result.warnings else "green")
+    style = "red" if result.counts.errors else ("yellow" if result.counts.warnings else "green")
     out.print(f"[{style}]{escape(summary_line(result))}[/]")
     if report_path is not None:
         written = write_report(result, header, report_path, contract,
                                max_issue_rows=settings.max_issue_rows_per_rule)
         out.print(f"报告已写入 report written: {escape(str(written))}")
-    return EXIT_ERRORS if result.errors else EXIT_OK
+    return EXIT_ERRORS if result.counts.errors else EXIT_OK
 
 
 def _validate(path: Path, contract: Contract, county_code: str, period: Period,

@@ -204,6 +204,47 @@ class ParsedSubmission:
         return self.frame.height
 
 
+@dataclass(frozen=True)
+class RowCounts:
+    """Where one submission's rows went and how many problems it had: the one counts type
+    from validation through staging and the ledger to the run summary (whose columns and
+    the ledger's are these fields).
+
+    Rows are conserved (CONTRIBUTING rule 8, and the ledger's `rows_conserved` CHECK):
+    rows_in == rows_loaded + rows_rejected + rows_held; a count that breaks it, or is
+    negative, is refused here, where it is made, not when the ledger refuses the row.
+    """
+
+    rows_in: int
+    rows_loaded: int
+    rows_rejected: int
+    rows_held: int
+    errors: int
+    warnings: int
+
+    def __post_init__(self) -> None:
+        if min(self.rows_in, self.rows_loaded, self.rows_rejected, self.rows_held,
+               self.errors, self.warnings) < 0:
+            raise ValueError(f"negative count: {self}")
+        if self.rows_in != self.rows_loaded + self.rows_rejected + self.rows_held:
+            raise ValueError(f"row conservation violated (rows_in = rows_loaded + "
+                             f"rows_rejected + rows_held): {self}")
+
+    @classmethod
+    def from_issues(cls, issues: pl.DataFrame, *, rows_in: int, rows_loaded: int,
+                    rows_rejected: int, rows_held: int = 0) -> RowCounts:
+        """The counts of a result with these rows and `issues` (an `ISSUE_SCHEMA` frame):
+        errors and warnings are its issues of each severity, every one of them (the issues
+        stored or reported may be capped, these counts never are)."""
+        severity = issues["severity"]
+        return cls(
+            rows_in=rows_in, rows_loaded=rows_loaded, rows_rejected=rows_rejected,
+            rows_held=rows_held,
+            errors=int((severity == Severity.ERROR.value).sum()),
+            warnings=int((severity == Severity.WARNING.value).sum()),
+        )
+
+
 class Verdict(Protocol):
     """What the ledger records of a processed submission: its status, its issues and its
     counts. A `ValidationResult` is one; so is a staged submission handed between tasks
@@ -214,41 +255,20 @@ class Verdict(Protocol):
     @property
     def issues(self) -> pl.DataFrame: ...
     @property
-    def rows_in(self) -> int: ...
-    @property
-    def rows_loaded(self) -> int: ...
-    @property
-    def rows_rejected(self) -> int: ...
-    @property
-    def rows_held(self) -> int: ...
-    @property
-    def errors(self) -> int: ...
-    @property
-    def warnings(self) -> int: ...
+    def counts(self) -> RowCounts: ...
 
 
 @dataclass
 class ValidationResult:
     """The outcome of validating one submission against its contract.
 
-    `valid` holds typed rows to load (contract columns + `source_row`); conservation:
-    rows_in == rows_loaded + rows_rejected + rows_held.
+    `valid` holds typed rows to load (contract columns + `source_row`); `counts` are made
+    from `issues` (`RowCounts.from_issues`), so they agree.
     """
 
     status: SubmissionStatus
     valid: pl.DataFrame
     issues: pl.DataFrame
-    rows_in: int
-    rows_loaded: int
-    rows_rejected: int
-    rows_held: int = 0
+    counts: RowCounts
     layout: ReadLayout | None = None
     """How the file was read (spreadsheets only), carried to the clerk report."""
-
-    @property
-    def errors(self) -> int:
-        return int((self.issues["severity"] == Severity.ERROR.value).sum())
-
-    @property
-    def warnings(self) -> int:
-        return int((self.issues["severity"] == Severity.WARNING.value).sum())

@@ -24,6 +24,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -368,14 +369,6 @@ def _sheets(result: ValidationResult) -> tuple[str, ...]:
     return result.layout.row_parts or result.layout.sheets
 
 
-def _counts(result: ValidationResult) -> dict[str, int]:
-    return {
-        "rows_in": result.rows_in, "rows_loaded": result.rows_loaded,
-        "rows_rejected": result.rows_rejected, "rows_held": result.rows_held,
-        "errors": result.errors, "warnings": result.warnings,
-    }
-
-
 def _text(value: object) -> str | None:
     # Clipped: sheet names, skipped-row lists and preview cells come from the file.
     return None if value is None else _clip(str(escape_cell(str(value))), TEXT_ECHO_CHARS)
@@ -447,7 +440,7 @@ def _report_data(result: ValidationResult, header: Mapping[str, object],
            if key not in ("status", "counts", "issues", "groups", "read")},
         "status": status,
         "status_zh": STATUS_ZH.get(status, status),
-        "counts": _counts(result),
+        "counts": asdict(result.counts),
         "issues": cap_issues(issues, max_issue_rows).to_dicts() if with_issues else [],
         "groups": group_issues(issues, contract, _sheets(result),
                                max_groups=max_issue_rows).to_dicts(),

@@ -18,6 +18,7 @@ from countyflow.ingest.model import (
     ISSUE_SCHEMA,
     SOURCE_ROW,
     ParsedSubmission,
+    RowCounts,
     SubmissionRejected,
     SubmissionStatus,
     ValidationResult,
@@ -271,10 +272,9 @@ def total_row_issues(parsed: ParsedSubmission, typed: pl.DataFrame, contract: Co
 
 def _result(status: SubmissionStatus, valid: pl.DataFrame, issues: pl.DataFrame, *, rows_in: int,
             rows_loaded: int, rows_rejected: int, rows_held: int = 0) -> ValidationResult:
-    assert rows_in == rows_loaded + rows_rejected + rows_held, "row conservation violated"
-    return ValidationResult(status=status, valid=valid, issues=issues, rows_in=rows_in,
-                            rows_loaded=rows_loaded, rows_rejected=rows_rejected,
-                            rows_held=rows_held)
+    counts = RowCounts.from_issues(issues, rows_in=rows_in, rows_loaded=rows_loaded,
+                                   rows_rejected=rows_rejected, rows_held=rows_held)
+    return ValidationResult(status=status, valid=valid, issues=issues, counts=counts)
 
 
 def _ordered(issues: list[pl.DataFrame]) -> pl.DataFrame:

@@ -43,9 +43,9 @@ def test_a_file_that_kills_its_reader_costs_only_itself(prefect_harness: None, t
                             staging_leftover_seconds=0)
         first = {o.county_code: o for o in ingest_landing_zone(settings)}
         assert first[good.file.county_code].status.startswith("accepted")
-        assert first[good.file.county_code].rows_loaded == good.file.rows
+        assert first[good.file.county_code].counts.rows_loaded == good.file.rows
         rejected = first[OTHER_COUNTY]
-        assert (rejected.status, rejected.rows_in, rejected.file_name) == ("rejected", 0, "无尺寸.xlsx")
+        assert (rejected.status, rejected.counts.rows_in, rejected.file_name) == ("rejected", 0, "无尺寸.xlsx")
         assert rejected.report_path and Path(rejected.report_path).exists()
         assert not leftover.exists() and list((tmp_path / "staging").iterdir()) == []
 

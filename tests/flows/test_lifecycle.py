@@ -40,7 +40,7 @@ def test_held_submissions_load_once_their_registry_arrives(prefect_harness: None
         write_submissions(str(landing), [files["childcare_daily"], files["childcare_volunteers"]])
         first = ingest_landing_zone(settings)
         assert sorted(o.status for o in first) == ["waiting", "waiting"]
-        assert all(o.rows_held == o.rows_in > 0 and o.rows_loaded == 0 for o in first)
+        assert all(o.counts.rows_held == o.counts.rows_in > 0 and o.counts.rows_loaded == 0 for o in first)
 
         # nothing new and no registry: still held, nothing lost
         assert [o.status for o in ingest_landing_zone(settings)] == ["waiting", "waiting"]
@@ -51,7 +51,7 @@ def test_held_submissions_load_once_their_registry_arrives(prefect_harness: None
         assert set(by_dataset) == {"childcare_sites", "childcare_daily", "childcare_volunteers"}
         assert all(o.status.startswith("accepted") for o in second)
         daily = by_dataset["childcare_daily"]
-        assert daily.rows_loaded == daily.rows_in == files["childcare_daily"].file.rows
+        assert daily.counts.rows_loaded == daily.counts.rows_in == files["childcare_daily"].file.rows
 
         engine = make_engine(url)
         with engine.connect() as conn:
@@ -62,6 +62,6 @@ def test_held_submissions_load_once_their_registry_arrives(prefect_harness: None
             )
         engine.dispose()
         dispose_engines()
-        assert facts == daily.rows_in
+        assert facts == daily.counts.rows_in
         assert ledger.height == 3 and ledger["rows_held"].sum() == 0
         assert ingest_landing_zone(settings) == []

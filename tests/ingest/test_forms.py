@@ -199,7 +199,7 @@ def test_township_subtotals_and_a_grand_total_right_under_the_header() -> None:
     result = check(data, "childcare_sites", "2025-summer")
     assert column(result, "site_code") == ["ZY-0001", "ZY-0002", "ZY-0003", "ZY-0004", "ZY-0005"]
     assert column(result, "township") == ["龙泉街道", "龙泉街道", "北闸镇", "北闸镇", "北闸镇"]
-    assert result.rows_in == 5 and result.rows_loaded == 5
+    assert result.counts.rows_in == 5 and result.counts.rows_loaded == 5
     mismatches = result.issues.filter(pl.col("rule").str.ends_with("mismatch"))
     # 北闸镇's 61 left-behind children disagree with its rows (60); everything else adds up.
     assert mismatches.select("rule", "column", SOURCE_ROW).rows() == [
@@ -224,7 +224,7 @@ def test_hidden_cancelled_site_is_not_loaded() -> None:
     result = check(workbook_bytes(Sheet("Sheet1", rows, hidden_rows=[2])), "childcare_sites",
                    "2025-summer")
     assert column(result, "site_code") == ["ZY-0001", "ZY-0003", "ZY-0004"]
-    assert result.rows_in == 3
+    assert result.counts.rows_in == 3
     hidden = result.issues.filter(pl.col("rule") == "hidden_rows_skipped")
     assert hidden.height == 1 and "3" in hidden["message_zh"][0]
 
@@ -301,7 +301,7 @@ def test_merge_running_into_a_blank_row_adds_no_row() -> None:
             [None, None, *site("ZY-0002", 120, 50)], []]
     data = workbook_bytes(Sheet("Sheet1", rows, merge=[(1, 0, 3, 0), (1, 1, 3, 1)]))
     result = check(data, "childcare_sites", "2025-summer")
-    assert result.rows_in == 2 and result.status == "accepted"
+    assert result.counts.rows_in == 2 and result.status == "accepted"
 
 
 # --- daily attendance split by month ------------------------------------------------------
@@ -388,7 +388,7 @@ def test_wide_volunteer_sheet_under_a_merged_parent_with_total_row() -> None:
     result = check(data, "childcare_volunteers", "2025-summer")
     assert result.status == "accepted", result.issues
     assert sum(column(result, "volunteers")) == 11  # type: ignore[arg-type]
-    assert result.rows_in == 5
+    assert result.counts.rows_in == 5
 
 
 def test_wide_sheet_issue_names_the_column_in_the_report() -> None:

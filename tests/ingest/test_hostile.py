@@ -293,7 +293,7 @@ def test_json_integer_past_python_s_digit_limit_is_a_row_error() -> None:
     errors = result.issues.filter(pl.col("severity") == "error")
     assert errors.select("source_row", "column", "rule").rows() == [
         (2, "children_enrolled", "text_too_long"), (3, "children_enrolled", "count_format")]
-    assert (result.rows_loaded, result.rows_rejected) == (1, 2)
+    assert (result.counts.rows_loaded, result.counts.rows_rejected) == (1, 2)
     assert result.valid["site_code"].to_list() == ["ZY-0001"]
 
 

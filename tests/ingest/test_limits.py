@@ -14,7 +14,7 @@ from countyflow.ingest.limits import (
     mask_name,
     mask_pii,
 )
-from countyflow.ingest.model import ReadLayout, SubmissionStatus, issues_frame
+from countyflow.ingest.model import ReadLayout, RowCounts, SubmissionStatus, issues_frame
 from countyflow.pipeline import StagedSubmission, outcome_of
 from countyflow.staging import report_header
 from tests.warehouse.builders import ref
@@ -157,7 +157,7 @@ def test_reports_and_outcomes_show_masked_file_names() -> None:
     header = report_header(submission)
     assert header["file_name"] == "托管点_张三138****5678.csv"
     assert "13812345678" not in str(header)
-    staged = StagedSubmission(ref=submission, status=SubmissionStatus.ACCEPTED, rows_in=1,
-                              rows_loaded=1, rows_rejected=0, rows_held=0, errors=0, warnings=0,
+    staged = StagedSubmission(ref=submission, status=SubmissionStatus.ACCEPTED,
+                              counts=RowCounts(1, 1, 0, 0, errors=0, warnings=0),
                               facts_path=None, issues_path="unused", report_path=None)
     assert outcome_of(staged, "accepted").file_name == "托管点_张三138****5678.csv"

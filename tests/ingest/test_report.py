@@ -17,6 +17,7 @@ from countyflow.ingest.model import (
     ISSUE_SCHEMA,
     SHEET_ROW_STRIDE,
     ReadLayout,
+    RowCounts,
     SkippedPart,
     SubmissionStatus,
     ValidationResult,
@@ -75,8 +76,9 @@ def required(row: int, column: str = "site_name") -> dict[str, object]:
 def result_with(issues: list[dict[str, object]], layout: ReadLayout | None = None,
                 ) -> ValidationResult:
     frame = pl.DataFrame(issues, schema=ISSUE_SCHEMA)
+    counts = RowCounts.from_issues(frame, rows_in=6, rows_loaded=0, rows_rejected=6)
     return ValidationResult(status=SubmissionStatus.REJECTED, valid=pl.DataFrame(), issues=frame,
-                            rows_in=6, rows_loaded=0, rows_rejected=6, layout=layout)
+                            counts=counts, layout=layout)
 
 
 @pytest.fixture
@@ -119,7 +121,7 @@ def test_json_report(result: ValidationResult) -> None:
     assert data["status"] == "rejected" and data["status_zh"]
     assert data["file_name"] == HEADER["file_name"]
     assert data["counts"] == {"rows_in": 6, "rows_loaded": 0, "rows_rejected": 6, "rows_held": 0,
-                              "errors": result.errors, "warnings": result.warnings}
+                              "errors": result.counts.errors, "warnings": result.counts.warnings}
     rows = [entry["source_row"] for entry in data["issues"]]
     assert rows == sorted(rows, key=lambda row: -1 if row is None else row)
     first = data["issues"][1]
@@ -430,8 +432,9 @@ def _flood() -> ValidationResult:
     issues = pl.concat([counts.select(list(ISSUE_SCHEMA)), duplicates.select(list(ISSUE_SCHEMA))])
     issues = issues.cast(ISSUE_SCHEMA).sort("source_row", maintain_order=True)  # type: ignore[arg-type]
     assert issues.height == 400_000
+    counts = RowCounts.from_issues(issues, rows_in=300_001, rows_loaded=0, rows_rejected=300_001)
     return ValidationResult(status=SubmissionStatus.REJECTED, valid=pl.DataFrame(), issues=issues,
-                            rows_in=300_001, rows_loaded=0, rows_rejected=300_001)
+                            counts=counts)
 
 
 @pytest.fixture(scope="module")

@@ -174,7 +174,7 @@ def test_base_row_is_clean(dataset: str) -> None:
     result = check(dataset, {})
     assert result.issues.height == 0, result.issues
     assert result.status is SubmissionStatus.ACCEPTED
-    assert result.rows_loaded == 1
+    assert result.counts.rows_loaded == 1
 
 
 CASE_IDS = [(dataset, rule_id) for dataset in sorted(CASES) for rule_id in sorted(CASES[dataset])]
@@ -185,7 +185,7 @@ def test_rule_passes(dataset: str, rule_id: str) -> None:
     passing, _ = CASES[dataset][rule_id]
     result = check(dataset, passing)
     assert result.issues.height == 0, result.issues
-    assert result.rows_loaded == 1
+    assert result.counts.rows_loaded == 1
 
 
 @pytest.mark.parametrize(("dataset", "rule_id"), CASE_IDS)
@@ -205,10 +205,10 @@ def test_rule_fails(dataset: str, rule_id: str) -> None:
     assert hit["message_zh"] and hit["message_en"]
     if severity is Severity.ERROR:
         assert result.status is SubmissionStatus.REJECTED
-        assert result.rows_rejected == 1
+        assert result.counts.rows_rejected == 1
     else:
         assert result.status is SubmissionStatus.ACCEPTED_WITH_WARNINGS
-        assert result.rows_loaded == 1
+        assert result.counts.rows_loaded == 1
 
 
 LOOKUP_RULES = [

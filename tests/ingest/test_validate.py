@@ -13,6 +13,7 @@ from countyflow.ingest.model import (
     ISSUE_SCHEMA,
     ParsedSubmission,
     ReadLayout,
+    RowCounts,
     SubmissionRejected,
     SubmissionStatus,
     ValidationResult,
@@ -73,7 +74,7 @@ def sites(rows: list[Mapping[str, str]], **kwargs: object) -> ValidationResult:
 
 
 def conserved(result: ValidationResult) -> bool:
-    return result.rows_in == result.rows_loaded + result.rows_rejected + result.rows_held
+    return result.counts.rows_in == result.counts.rows_loaded + result.counts.rows_rejected + result.counts.rows_held
 
 
 REGISTRY = pl.DataFrame({
@@ -89,7 +90,7 @@ REGISTRY = pl.DataFrame({
 def test_clean_submission_is_accepted_with_typed_rows() -> None:
     result = sites([site("ZY-0001"), site("ZY-0002")])
     assert result.status is SubmissionStatus.ACCEPTED
-    assert (result.rows_in, result.rows_loaded, result.rows_rejected) == (2, 2, 0)
+    assert (result.counts.rows_in, result.counts.rows_loaded, result.counts.rows_rejected) == (2, 2, 0)
     assert result.valid.columns == [*SITES.column_names, "source_row"]
     assert not any(name.startswith("ctx_") for name in result.valid.columns)
     assert result.valid.schema["start_date"] == pl.Date
@@ -102,9 +103,9 @@ def test_strict_rejects_the_whole_submission_on_one_bad_row() -> None:
     rows = [site("ZY-0001"), site("ZY-0002", children_enrolled="约100"), site("ZY-0003")]
     result = validate_submission(parsed(rows), SITES, county_code=COUNTY, period=SUMMER)
     assert result.status is SubmissionStatus.REJECTED
-    assert (result.rows_loaded, result.rows_rejected) == (0, 3)
+    assert (result.counts.rows_loaded, result.counts.rows_rejected) == (0, 3)
     assert result.valid.height == 0
-    assert result.errors == 1
+    assert result.counts.errors == 1
 
 
 def test_partial_loads_the_valid_rows_and_rejects_the_rest() -> None:
@@ -113,9 +114,9 @@ def test_partial_loads_the_valid_rows_and_rejects_the_rest() -> None:
     result = validate_submission(parsed(rows), SITES, county_code=COUNTY, period=SUMMER,
                                  policy="partial")
     assert result.status is SubmissionStatus.ACCEPTED_WITH_WARNINGS
-    assert (result.rows_in, result.rows_loaded, result.rows_rejected) == (3, 2, 1)
+    assert (result.counts.rows_in, result.counts.rows_loaded, result.counts.rows_rejected) == (3, 2, 1)
     assert result.valid["source_row"].to_list() == [2, 4]
-    assert (result.errors, result.warnings) == (2, 1)
+    assert (result.counts.errors, result.counts.warnings) == (2, 1)
 
 
 def test_partial_with_every_row_bad_is_rejected() -> None:
@@ -123,14 +124,14 @@ def test_partial_with_every_row_bad_is_rejected() -> None:
     result = validate_submission(parsed(rows), SITES, county_code=COUNTY, period=SUMMER,
                                  policy="partial")
     assert result.status is SubmissionStatus.REJECTED
-    assert (result.rows_loaded, result.rows_rejected) == (0, 2)
+    assert (result.counts.rows_loaded, result.counts.rows_rejected) == (0, 2)
 
 
 def test_warnings_never_block() -> None:
     rows = [site("ZY-0001", hours_per_day="4.5"), site("ZY-0002", end_date="2025-07-20")]
     result = sites(rows)
     assert result.status is SubmissionStatus.ACCEPTED_WITH_WARNINGS
-    assert result.rows_loaded == 2 and result.errors == 0
+    assert result.counts.rows_loaded == 2 and result.counts.errors == 0
     assert sorted(result.issues["rule"].to_list()) == ["hours_below_policy",
                                                        "service_days_below_policy"]
 
@@ -146,7 +147,7 @@ def test_file_level_errors_reject_even_under_partial() -> None:
     error = issues_frame([common_issue("duplicate_column", column="site_code")])
     result = validate_submission(parsed([site("ZY-0001")], issues=error), SITES,
                                  county_code=COUNTY, period=SUMMER, policy="partial")
-    assert result.status is SubmissionStatus.REJECTED and result.rows_rejected == 1
+    assert result.status is SubmissionStatus.REJECTED and result.counts.rows_rejected == 1
 
 
 def test_missing_required_column_is_a_submission_level_error() -> None:
@@ -171,7 +172,7 @@ def test_duplicate_keys_reject_the_submission_and_list_every_row() -> None:
     result = validate_submission(parsed(rows), VOCATIONAL, county_code=COUNTY,
                                  period=parse_period("2025"), policy="partial")
     assert result.status is SubmissionStatus.REJECTED
-    assert (result.rows_loaded, result.rows_rejected) == (0, 4)
+    assert (result.counts.rows_loaded, result.counts.rows_rejected) == (0, 4)
     duplicates = result.issues.filter(pl.col("rule") == "duplicate_key")
     assert duplicates["source_row"].to_list() == [2, 4, 5]
     assert duplicates["value"].to_list() == [
@@ -221,7 +222,7 @@ def test_no_registry_yet_holds_the_submission(lookups: Mapping[str, pl.DataFrame
     result = validate_submission(parsed(rows), DAILY, county_code=COUNTY, period=SUMMER,
                                  lookups=lookups, policy="partial")
     assert result.status is SubmissionStatus.WAITING
-    assert (result.rows_in, result.rows_held, result.rows_loaded, result.rows_rejected) == (2, 2, 0, 0)
+    assert (result.counts.rows_in, result.counts.rows_held, result.counts.rows_loaded, result.counts.rows_rejected) == (2, 2, 0, 0)
     assert result.valid.height == 0
 
 
@@ -251,7 +252,7 @@ def test_registry_rules_use_the_joined_site() -> None:
     found = {(row["source_row"], row["rule"]) for row in result.issues.iter_rows(named=True)}
     assert found == {(2, "present_exceed_enrolled"), (3, "date_outside_site_service"),
                      (4, "site_not_registered")}
-    assert (result.rows_loaded, result.rows_rejected) == (2, 1)
+    assert (result.counts.rows_loaded, result.counts.rows_rejected) == (2, 1)
     assert result.valid["source_row"].to_list() == [2, 3]
 
 
@@ -328,8 +329,8 @@ def test_dash_in_a_required_count_loads_as_zero_with_one_grouped_warning(policy:
     result = validate_submission(parsed(rows), SITES, county_code=COUNTY, period=SUMMER,
                                  policy=policy)  # type: ignore[arg-type]
     assert result.status is SubmissionStatus.ACCEPTED_WITH_WARNINGS
-    assert (result.rows_in, result.rows_loaded, result.rows_rejected, result.rows_held) == (8, 8, 0, 0)
-    assert (result.errors, result.warnings) == (0, 1)
+    assert (result.counts.rows_in, result.counts.rows_loaded, result.counts.rows_rejected, result.counts.rows_held) == (8, 8, 0, 0)
+    assert (result.counts.errors, result.counts.warnings) == (0, 1)
     assert result.valid["left_behind_children"].to_list() == [60, 0, 0, 0, 60, 60, 0, 60]
     assert result.valid["source_row"].to_list() == list(range(2, 10))
     assert result.issues.rows() == [
@@ -357,12 +358,12 @@ def test_rules_still_judge_a_count_read_as_zero() -> None:
     messages = result.issues.filter(pl.col("rule") == "count_dash_zero")["message_en"].to_list()
     assert messages == [f"{DASH.message_en}: rows 3–4, 6", f"{DASH.message_en}: row 6"]
     assert result.status is SubmissionStatus.ACCEPTED_WITH_WARNINGS
-    assert (result.rows_in, result.rows_loaded, result.rows_rejected) == (5, 3, 2)
+    assert (result.counts.rows_in, result.counts.rows_loaded, result.counts.rows_rejected) == (5, 3, 2)
     assert result.valid["source_row"].to_list() == [2, 5, 6]
     assert result.valid["children_enrolled"].to_list() == [100, 100, 0]
     assert result.valid["left_behind_children"].to_list() == [60, 60, 0]
     strict = sites(rows)
-    assert strict.status is SubmissionStatus.REJECTED and strict.rows_rejected == 5
+    assert strict.status is SubmissionStatus.REJECTED and strict.counts.rows_rejected == 5
 
 
 def test_blank_in_a_required_count_stays_an_error_and_optional_dashes_stay_null() -> None:
@@ -413,7 +414,7 @@ def test_dates_without_a_year_take_the_period_year() -> None:
         (4, "end_date", "2.30", "date_format"), (5, "start_date", "6.1", "start_outside_season")]
     assert result.valid.select("start_date", "end_date").rows() == [
         (date(2025, 7, 7), date(2025, 8, 15)), (date(2025, 7, 14), date(2025, 8, 31))]
-    assert (result.rows_loaded, result.rows_rejected) == (2, 2)
+    assert (result.counts.rows_loaded, result.counts.rows_rejected) == (2, 2)
 
 
 def test_cohort_grades_in_a_school_year() -> None:
@@ -435,7 +436,7 @@ def test_cohort_grades_in_a_school_year() -> None:
     assert result.valid.select("source_row", "grade", "new_intake").rows() == [
         (2, 1, 100), (3, 2, 0), (4, 3, 30), (6, 2, 0)]
     assert result.status is SubmissionStatus.ACCEPTED_WITH_WARNINGS
-    assert (result.rows_in, result.rows_loaded, result.rows_rejected) == (5, 4, 1)
+    assert (result.counts.rows_in, result.counts.rows_loaded, result.counts.rows_rejected) == (5, 4, 1)
 
 
 # --- total row ----------------------------------------------------------------------------
@@ -447,7 +448,7 @@ def test_total_row_matching_the_sums_raises_nothing() -> None:
              "hours_per_day": "11.5", "meal_subsidy_yuan": ""}
     result = sites(rows, total=total)
     assert result.status is SubmissionStatus.ACCEPTED
-    assert result.rows_in == 2
+    assert result.counts.rows_in == 2
 
 
 def test_total_row_mismatch_is_a_warning_per_column() -> None:
@@ -456,7 +457,7 @@ def test_total_row_mismatch_is_a_warning_per_column() -> None:
              "hours_per_day": "12.5", "meal_subsidy_yuan": "16"}
     result = sites(rows, total=total)
     assert result.status is SubmissionStatus.ACCEPTED_WITH_WARNINGS
-    assert result.rows_loaded == 2
+    assert result.counts.rows_loaded == 2
     mismatches = result.issues.filter(pl.col("rule") == "total_row_mismatch")
     assert mismatches.select("source_row", "column", "value", "severity").rows() == [
         (4, "hours_per_day", "12.5", "warning"), (4, "children_enrolled", "210", "warning"),
@@ -492,20 +493,33 @@ def test_rows_are_conserved(scenario: str, policy: str) -> None:
     result = validate_submission(parsed(SCENARIOS[scenario]), SITES, county_code=COUNTY,
                                  period=SUMMER, policy=policy)  # type: ignore[arg-type]
     assert conserved(result)
-    assert result.valid.height == result.rows_loaded
+    assert result.valid.height == result.counts.rows_loaded
 
 
 def test_reject_submission_helper() -> None:
     result = reject_submission(SubmissionRejected("file_too_large", "60 MB > 50 MB"), rows_in=0)
     assert result.status is SubmissionStatus.REJECTED
-    assert conserved(result) and result.errors == 1
+    assert conserved(result) and result.counts.errors == 1
     issue = result.issues.row(0, named=True)
     assert issue["rule"] == "file_too_large" and issue["source_row"] is None
     assert "60 MB" in issue["message_zh"] and "60 MB" in issue["message_en"]
     with_rows = reject_submission(SubmissionRejected("header_not_found"), rows_in=5,
                                   contract=SITES)
-    assert (with_rows.rows_in, with_rows.rows_rejected) == (5, 5)
+    assert (with_rows.counts.rows_in, with_rows.counts.rows_rejected) == (5, 5)
     assert with_rows.valid.columns == [*SITES.column_names, "source_row"]
+
+
+def test_counts_are_made_conserved_or_not_at_all() -> None:
+    with pytest.raises(ValueError, match="conservation"):
+        RowCounts(rows_in=5, rows_loaded=0, rows_rejected=3, rows_held=0, errors=0, warnings=0)
+    with pytest.raises(ValueError, match="negative"):
+        RowCounts(rows_in=0, rows_loaded=1, rows_rejected=-1, rows_held=0, errors=0, warnings=0)
+    issues = issues_frame([common_issue("file_too_large"), common_issue("unknown_column"),
+                           common_issue("unknown_column")])
+    assert RowCounts.from_issues(issues, rows_in=4, rows_loaded=1, rows_rejected=2,
+                                 rows_held=1) == RowCounts(4, 1, 2, 1, errors=1, warnings=2)
+    assert RowCounts.from_issues(issues_frame(), rows_in=0, rows_loaded=0,
+                                 rows_rejected=0) == RowCounts(0, 0, 0, 0, 0, 0)
 
 
 def test_empty_submission_is_accepted_with_nothing_to_load() -> None:
@@ -514,7 +528,7 @@ def test_empty_submission_is_accepted_with_nothing_to_load() -> None:
     result = validate_submission(ParsedSubmission(frame, issues_frame()), SITES,
                                  county_code=COUNTY, period=SUMMER)
     assert result.status is SubmissionStatus.ACCEPTED
-    assert conserved(result) and result.rows_in == 0
+    assert conserved(result) and result.counts.rows_in == 0
 
 
 # --- text length ----------------------------------------------------------------------------
@@ -532,7 +546,7 @@ def test_over_long_text_is_a_row_error_showing_its_start_and_length() -> None:
     assert shown.startswith("红路馨居小学很") and "45000 characters" in shown and len(shown) < 100
     assert errors["value"][1].startswith("9" * 50) and "2000 字" in errors["value"][1]
     assert "上限 1000 字" in errors["message_zh"][0] and "limit 1000 characters" in errors["message_en"][0]
-    assert (result.rows_loaded, result.rows_rejected) == (1, 2) and conserved(result)
+    assert (result.counts.rows_loaded, result.counts.rows_rejected) == (1, 2) and conserved(result)
     assert result.valid["site_code"].to_list() == ["ZY-0001"]
     # no other rule and no issue carries the whole text
     assert result.issues["value"].str.len_chars().max() < 100  # type: ignore[operator]
@@ -613,7 +627,7 @@ def test_partial_policy_rejects_exactly_the_error_rows_of_a_big_file() -> None:
             for n in range(6_000)]
     result = validate_submission(parsed(rows), SITES, county_code=COUNTY, period=SUMMER,
                                  policy="partial")
-    assert (result.rows_in, result.rows_loaded, result.rows_rejected) == (6_000, 3_000, 3_000)
-    assert result.errors == 6_000 and result.issues.height == 6_000
+    assert (result.counts.rows_in, result.counts.rows_loaded, result.counts.rows_rejected) == (6_000, 3_000, 3_000)
+    assert result.counts.errors == 6_000 and result.issues.height == 6_000
     assert result.valid["site_code"].to_list() == [f"ZY-{n:05d}" for n in range(0, 6_000, 2)]
     assert conserved(result)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from countyflow.ingest.model import RowCounts
 from countyflow.pipeline import SubmissionOutcome
 from countyflow.settings import Settings
 from tasks import check as check_module
@@ -168,8 +169,9 @@ def _broken_vocational_warehouse(tmp_path: Path) -> Settings:
 def _outcome(dataset: str, status: str) -> SubmissionOutcome:
     return SubmissionOutcome(
         submission_id=f"{dataset}-{status}", county_code="530602", dataset=dataset, period="2025-06",
-        file_name="f.csv", status=status, rows_in=1, rows_loaded=int(status != "rejected"),
-        rows_rejected=int(status == "rejected"), rows_held=0, errors=0, warnings=0, report_path=None)
+        file_name="f.csv", status=status,
+        counts=RowCounts(1, int(status != "rejected"), int(status == "rejected"), 0, 0, 0),
+        report_path=None)
 
 
 def test_a_run_repeats_only_the_checks_its_loads_can_affect(

@@ -37,9 +37,9 @@ def test_a_workbook_that_aborts_calamine_is_rejected_and_the_next_file_staged(tm
 
     hostile, accepted = (stage_submission.fn(ref, {}, settings) for ref in refs)
 
-    assert hostile.status == SubmissionStatus.REJECTED and hostile.rows_in == 0
+    assert hostile.status == SubmissionStatus.REJECTED and hostile.counts.rows_in == 0
     assert set(pl.read_ipc(hostile.issues_path)["rule"].to_list()) <= TOO_LARGE
-    assert accepted.status.startswith("accepted") and accepted.rows_loaded == good.file.rows
+    assert accepted.status.startswith("accepted") and accepted.counts.rows_loaded == good.file.rows
 
 
 def test_leftover_staging_is_removed_at_start(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from countyflow.ingest.model import (
     SOURCE_ROW,
+    RowCounts,
     SubmissionRef,
     SubmissionStatus,
     ValidationResult,
@@ -74,7 +75,9 @@ def warning_issues(count: int) -> pl.DataFrame:
 def accepted(valid: pl.DataFrame, *, warnings: int = 0) -> ValidationResult:
     issues = warning_issues(warnings)
     status = SubmissionStatus.ACCEPTED_WITH_WARNINGS if warnings else SubmissionStatus.ACCEPTED
-    return ValidationResult(status, valid, issues, valid.height, valid.height, 0)
+    counts = RowCounts.from_issues(issues, rows_in=valid.height, rows_loaded=valid.height,
+                                   rows_rejected=0)
+    return ValidationResult(status, valid, issues, counts)
 
 
 def rejected(rows_in: int, *, errors: int = 1) -> ValidationResult:
@@ -86,14 +89,15 @@ def rejected(rows_in: int, *, errors: int = 1) -> ValidationResult:
             for i in range(errors)
         ]
     )
-    return ValidationResult(SubmissionStatus.REJECTED, pl.DataFrame(), issues, rows_in, 0, rows_in)
+    counts = RowCounts.from_issues(issues, rows_in=rows_in, rows_loaded=0, rows_rejected=rows_in)
+    return ValidationResult(SubmissionStatus.REJECTED, pl.DataFrame(), issues, counts)
 
 
 def waiting(valid: pl.DataFrame, *, warnings: int = 0) -> ValidationResult:
-    return ValidationResult(
-        SubmissionStatus.WAITING, valid, warning_issues(warnings), valid.height, 0, 0,
-        rows_held=valid.height,
-    )
+    issues = warning_issues(warnings)
+    counts = RowCounts.from_issues(issues, rows_in=valid.height, rows_loaded=0, rows_rejected=0,
+                                   rows_held=valid.height)
+    return ValidationResult(SubmissionStatus.WAITING, valid, issues, counts)
 
 
 def load(
