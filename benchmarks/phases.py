@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     from countyflow.staging import report_header as _report_header
     from schemas import CONTRACTS
     from warehouse.engine import make_engine
-    from warehouse.ledger_queries import processed_statuses
+    from warehouse.ledger import processed_statuses
     from warehouse.load import record_submission
     from warehouse.lookups import fetch_lookups
     from warehouse.schema import ensure_warehouse

@@ -14,8 +14,8 @@ from countyflow.pipeline import StagedSubmission, SubmissionOutcome, outcome_of
 from countyflow.settings import Settings
 from tasks.resources import warehouse_engine
 from warehouse.engine import WarehouseBusyError, checkpoint
-from warehouse.ledger_queries import processed_statuses
-from warehouse.load import record_submission, submission_ref, waiting_submissions
+from warehouse.ledger import processed_statuses, submission_ref, waiting_submissions
+from warehouse.load import record_submission
 from warehouse.marts import read_mart as _read_mart
 from warehouse.schema import ensure_warehouse
 

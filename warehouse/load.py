@@ -1,6 +1,7 @@
 """Recording submissions: ledger, issues, dimensions and facts, one transaction each.
 
-`record_submission` is the only writer of facts. Per submission, atomically:
+`record_submission` is the only writer of facts. The ledger rows and issues it writes are
+written by `warehouse.ledger`, within its transaction. Per submission, atomically:
 
 1. the ledger row is inserted (or, for a submission that was `waiting`, updated);
 2. its issues replace any recorded before (at most N per rule × column, then one summary
@@ -30,25 +31,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from countyflow.ingest.limits import cap_issues, mask_name
-from countyflow.ingest.model import (
-    ISSUE_SCHEMA,
-    RowCounts,
-    SubmissionRef,
-    SubmissionStatus,
-    Verdict,
-)
+from countyflow.ingest.model import SubmissionRef, SubmissionStatus, Verdict
 from countyflow.periods import parse_period
 from countyflow.settings import MAX_ISSUE_ROWS_PER_RULE
 from countyflow.transform import FACT_SCHEMAS
+from warehouse import ledger
 from warehouse.dimensions import (
     SCD2_DIMENSIONS,
     Scd2Dimension,
@@ -61,8 +55,6 @@ from warehouse.locking import dimension_locks, lock_names, write_lock
 from warehouse.models import (
     ACCEPTED_STATUSES,
     FACT_MODELS,
-    AuditIssue,
-    AuditSubmission,
     DimCounty,
     DimDate,
     DimDepartment,
@@ -72,8 +64,6 @@ from warehouse.models import (
 from warehouse.schema import seed_periods
 from warehouse.staging import append_rows, row_security_active, staged
 
-_ledger: sa.Table = AuditSubmission.__table__
-_issues: sa.Table = AuditIssue.__table__
 _departments: sa.Table = DimDepartment.__table__
 _periods: sa.Table = DimPeriod.__table__
 _counties: sa.Table = DimCounty.__table__
@@ -135,13 +125,6 @@ def _dimensions_written(spec: FactLoad) -> list[sa.Table]:
     return tables
 
 
-@dataclass(frozen=True)
-class _Decision:
-    status: str
-    superseded_by: str | None = None  # set when the submission itself is superseded
-    replaces: str | None = None  # the accepted submission whose facts it replaces
-
-
 # ---------------------------------------------------------------------------- public API
 
 
@@ -165,156 +148,22 @@ def record_submission(
         raise ValueError("supersession is decided by the warehouse, not the validator")
     accepted = result.status.value in ACCEPTED_STATUSES
     frame = _checked_facts(ref, result, facts) if accepted else None
-    now = _utc_naive(dt.datetime.now(dt.UTC))
+    now = dt.datetime.now(dt.UTC)
 
     with write_lock(engine), engine.begin() as conn:
         partition = f"partition:{ref.county_code}/{ref.dataset}/{ref.period}"
         dimensions = [] if frame is None else _dimensions_written(FACT_LOADS[ref.dataset])
         lock_names(conn, [partition, *dimension_locks(dimensions)])
-        existing = conn.execute(
-            sa.select(_ledger.c.status).where(_ledger.c.submission_id == ref.submission_id)
-        ).first()
-        if existing is not None and existing.status != SubmissionStatus.WAITING.value:
-            return str(existing.status)
+        recorded = ledger.recorded_status(conn, ref.submission_id)
+        if recorded is not None and recorded != SubmissionStatus.WAITING.value:
+            return recorded
 
-        decision = _decide(conn, ref, result)
-        values = _ledger_values(ref, result, decision, report_path, now)
-        if existing is None:  # so it has no issues either (audit_issue's foreign key)
-            conn.execute(sa.insert(_ledger).values(**values, first_seen_at=now))
-        else:
-            _delete_issues(conn, ref.submission_id)
-            # Only the outcome changes; the identity columns are indexed, and DuckDB
-            # rewrites an UPDATE of an indexed column as delete + insert.
-            conn.execute(
-                sa.update(_ledger)
-                .where(_ledger.c.submission_id == ref.submission_id)
-                .values({k: v for k, v in values.items() if k in _OUTCOME_COLUMNS})
-            )
-        _insert_issues(conn, ref.submission_id, cap_issues(result.issues, max_issue_rows))
+        decision = ledger.decide(conn, ref, result)
+        ledger.record(conn, ref, result, decision, held=recorded is not None, processed_at=now,
+                      report_path=report_path, max_issue_rows=max_issue_rows)
         if frame is not None and decision.status in ACCEPTED_STATUSES:
             _load_facts(conn, ref, frame, decision.replaces)
         return decision.status
-
-
-def waiting_submissions(engine: Engine) -> list[dict[str, Any]]:
-    """Every `waiting` submission with all its ledger columns, oldest first per partition
-    (see `submission_ref` to rebuild its SubmissionRef)."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(_ledger)
-            .where(_ledger.c.status == SubmissionStatus.WAITING.value)
-            .order_by(
-                _ledger.c.dataset, _ledger.c.county_code, _ledger.c.period,
-                _ledger.c.modified_at, _ledger.c.file_name,
-            )
-        ).mappings().all()
-    return [dict(row) for row in rows]
-
-
-def submission_ref(row: Mapping[str, Any]) -> SubmissionRef:
-    """Rebuild the SubmissionRef of a ledger row (e.g. from `waiting_submissions`).
-
-    `source_url` is the ledger's (credentials removed); re-reading uses `archive_path`.
-    """
-    modified_at: dt.datetime = row["modified_at"]
-    return SubmissionRef(
-        submission_id=row["submission_id"],
-        source_url=row["source_url"],
-        relative_path=row["relative_path"],
-        county_code=row["county_code"],
-        dataset=row["dataset"],
-        period=row["period"],
-        file_name=row["file_name"],
-        extension=row["extension"],
-        size_bytes=int(row["size_bytes"]),
-        modified_at=modified_at.replace(tzinfo=dt.UTC),
-        archive_path=row["archive_path"],
-        path_error=row["path_error"],
-    )
-
-
-# ------------------------------------------------------------------------------ ledger
-
-
-def _decide(conn: Connection, ref: SubmissionRef, result: Verdict) -> _Decision:
-    status = result.status.value
-    if status not in ACCEPTED_STATUSES:
-        return _Decision(status)
-    current = conn.execute(
-        sa.select(_ledger.c.submission_id, _ledger.c.modified_at, _ledger.c.file_name).where(
-            _ledger.c.county_code == ref.county_code,
-            _ledger.c.dataset == ref.dataset,
-            _ledger.c.period == ref.period,
-            _ledger.c.status.in_(ACCEPTED_STATUSES),
-            _ledger.c.submission_id != ref.submission_id,
-        )
-    ).first()
-    if current is None:
-        return _Decision(status)
-    # Newer = later mtime, then file name (SPEC §5); the hash breaks a full tie so the
-    # outcome never depends on arrival order.
-    mine = (_utc_naive(ref.modified_at), ref.file_name, ref.submission_id)
-    theirs = (current.modified_at, current.file_name, current.submission_id)
-    if theirs > mine:
-        return _Decision(SubmissionStatus.SUPERSEDED.value, superseded_by=current.submission_id)
-    return _Decision(status, replaces=current.submission_id)
-
-
-def _ledger_values(
-    ref: SubmissionRef,
-    result: Verdict,
-    decision: _Decision,
-    report_path: str | None,
-    now: dt.datetime,
-) -> dict[str, Any]:
-    return {
-        "submission_id": ref.submission_id,
-        "county_code": ref.county_code,
-        "dataset": ref.dataset,
-        "period": ref.period,
-        # A phone or ID-card number a clerk put in a file name is personal data too.
-        "file_name": mask_name(ref.file_name),
-        "extension": ref.extension,
-        "relative_path": mask_name(ref.relative_path),
-        "source_url": mask_name(redact_url(ref.source_url)),
-        "archive_path": ref.archive_path,
-        "path_error": ref.path_error,
-        "size_bytes": ref.size_bytes,
-        "modified_at": _utc_naive(ref.modified_at),
-        "processed_at": now,
-        "status": decision.status,
-        **asdict(result.counts),
-        "superseded_by": decision.superseded_by,
-        "report_path": report_path,
-    }
-
-
-_OUTCOME_COLUMNS = frozenset({
-    "processed_at", "status", *(field.name for field in fields(RowCounts)), "superseded_by",
-    "report_path",
-})
-
-
-def _delete_issues(conn: Connection, submission_id: str) -> None:
-    conn.execute(sa.delete(_issues).where(_issues.c.submission_id == submission_id))
-
-
-def _insert_issues(conn: Connection, submission_id: str, issues: pl.DataFrame) -> None:
-    if issues.height == 0:
-        return
-    frame = (
-        issues.select(pl.col(name).cast(dtype) for name, dtype in ISSUE_SCHEMA.items())
-        .with_row_index("issue_no", offset=1)
-        .with_columns(
-            pl.col("issue_no").cast(pl.Int64), pl.lit(submission_id).alias("submission_id")
-        )
-    )
-    with staged(conn, "stg_issues", frame) as source:
-        conn.execute(
-            sa.insert(_issues).from_select(
-                frame.columns, sa.select(*(source.c[c] for c in frame.columns))
-            )
-        )
 
 
 # ------------------------------------------------------------------------------- facts
@@ -434,11 +283,7 @@ def _load_facts(
 
     if replaces is not None:
         conn.execute(sa.delete(fact).where(fact.c.submission_id == replaces))
-        conn.execute(
-            sa.update(_ledger)
-            .where(_ledger.c.submission_id == replaces)
-            .values(status=SubmissionStatus.SUPERSEDED.value, superseded_by=ref.submission_id)
-        )
+        ledger.mark_superseded(conn, replaces, by=ref.submission_id)
 
     # The partition's identifiers are the same on every row (`_checked_facts`): they are
     # added to the rows by `append_rows` (a parameter on DuckDB, a literal CSV column on
@@ -555,27 +400,3 @@ def _resolved(
                 f"back (rows naming a missing member: {missing})"
             )
     return resolved.select(c.name for c in fact.columns if c.name in resolved.columns)
-
-
-# ------------------------------------------------------------------------------ helpers
-
-
-def _utc_naive(moment: dt.datetime) -> dt.datetime:
-    """Ledger timestamps are naive UTC; a naive input is taken to be UTC already."""
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(dt.UTC).replace(tzinfo=None)
-
-
-def redact_url(url: str) -> str:
-    """`url` with any password replaced by `***` (e.g. sftp://user:secret@host/…)."""
-    try:
-        parts = urlsplit(url)
-        password = parts.password
-    except ValueError:  # unparseable netloc: keep nothing that might be a credential
-        return "<redacted>" if "@" in url else url
-    if password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    netloc = f"{parts.username}:***@{host}" if parts.username else f"***@{host}"
-    return urlunsplit(parts._replace(netloc=netloc))

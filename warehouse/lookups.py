@@ -16,9 +16,8 @@ from sqlalchemy.engine import Connection, Engine
 from countyflow.periods import PeriodKind, parse_period
 from schemas.contract import Contract
 from schemas.lookups import LOOKUPS
+from warehouse.ledger import has_accepted
 from warehouse.models import (
-    ACCEPTED_STATUSES,
-    AuditSubmission,
     DimChildcareSite,
     DimDepartment,
     DimHealthFacility,
@@ -27,8 +26,6 @@ from warehouse.models import (
 )
 
 HISTORY_MONTHS = 12
-
-_ledger = AuditSubmission.__table__
 
 
 def fetch_lookups(
@@ -60,15 +57,7 @@ def _frame(rows: list[tuple[object, ...]], schema: Mapping[str, pl.DataType]) ->
 def _site_registry(conn: Connection, county_code: str, period: str) -> pl.DataFrame | None:
     """Sites of the county's current accepted childcare_sites submission for the season;
     None when no childcare_sites submission of that partition has been accepted."""
-    accepted = conn.execute(
-        sa.select(sa.func.count()).where(
-            _ledger.c.county_code == county_code,
-            _ledger.c.dataset == "childcare_sites",
-            _ledger.c.period == period,
-            _ledger.c.status.in_(ACCEPTED_STATUSES),
-        )
-    ).scalar_one()
-    if not accepted:
+    if not has_accepted(conn, county_code=county_code, dataset="childcare_sites", period=period):
         return None
     fact, site = FactChildcareSiteSeason.__table__, DimChildcareSite.__table__
     rows = conn.execute(

@@ -15,13 +15,8 @@ from countyflow.ingest.model import ISSUE_SCHEMA, RowCounts, SubmissionStatus, V
 from countyflow.transform import transform_submission
 from tests.warehouse import builders as b
 from tests.warehouse.backends import SqlNames
-from warehouse.ledger_queries import processed_statuses
-from warehouse.load import (
-    record_submission,
-    redact_url,
-    submission_ref,
-    waiting_submissions,
-)
+from warehouse.ledger import processed_statuses, submission_ref, waiting_submissions
+from warehouse.load import record_submission
 from warehouse.marts import read_mart
 
 
@@ -479,12 +474,6 @@ def test_bulk_load_does_not_insert_row_by_row(warehouse_engine: Engine) -> None:
     assert not any(many for _, many in statements)
     assert len(statements) < 40, statements
     assert len(inserts) <= 5
-
-
-def test_redact_url() -> None:
-    assert redact_url("sftp://clerk:s3cret@host/landing/a.csv") == "sftp://clerk:***@host/landing/a.csv"
-    assert redact_url("s3://bucket/landing/a.csv") == "s3://bucket/landing/a.csv"
-    assert redact_url("/data/landing/530602/x.csv") == "/data/landing/530602/x.csv"
 
 
 def test_credentials_never_reach_the_ledger(warehouse_engine: Engine) -> None:
