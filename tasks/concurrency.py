@@ -33,6 +33,7 @@ from prefect.client.schemas.objects import ConcurrencyLeaseHolder
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound, PrefectHTTPStatusError
 from prefect.logging import get_run_logger
 from prefect.runtime import flow_run
+from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 
 from countyflow.locks import (
     HOLDER_BEAT_SECONDS,
@@ -203,7 +204,28 @@ def _forget_holder(client: SyncPrefectClient, name: str, lease_id: str) -> None:
     current = _read_holder(client, name)
     if current is not None and current.lease_id == lease_id:
         with suppress(ObjectNotFound):
-            client.delete_variable_by_name(_holder_variable(name))
+            _soon_again_when_busy(lambda: client.delete_variable_by_name(_holder_variable(name)))
+
+
+BUSY_RETRIES = 12
+
+
+def _soon_again_when_busy(call: Callable[[], R]) -> R:
+    """`call` with its own retries after a 503. A local Prefect server on SQLite answers 503
+    when its services are writing the run's events at the same moment (nearly always at the
+    end of a run); Prefect's client then waits ~2 s before trying again, here 0.05 s, then
+    twice as long each time."""
+    delay = 0.05
+    for attempt in range(BUSY_RETRIES):
+        with temporary_settings(updates={PREFECT_CLIENT_MAX_RETRIES: 0}):
+            try:
+                return call()
+            except PrefectHTTPStatusError as exc:
+                if exc.response.status_code != 503 or attempt == BUSY_RETRIES - 1:
+                    raise
+        time.sleep(delay)
+        delay = min(delay * 2, 1.0)
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def warehouse_lock_name(safe_url: str, identity: str | None = None) -> str:

@@ -1,4 +1,9 @@
-"""Shared fixtures: one Prefect test harness for the whole session.
+"""Shared fixtures: one Prefect server for the whole test session, shared by every worker.
+
+The server is started in the background when pytest starts (before collection), so its
+start-up overlaps with the fast tests; with pytest-xdist the controller starts it and the
+workers inherit its URL (`PREFECT_API_URL`), so there is one server, not one per worker. A
+developer who already runs a server sets `PREFECT_API_URL` and none is started.
 
 Warehouse fixtures (DuckDB and PostgreSQL from one parametrised fixture) live in
 tests/warehouse/backends.py and are imported by the conftest of the packages that use them.
@@ -7,40 +12,128 @@ tests/warehouse/backends.py and are imported by the conftest of the packages tha
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-# Prefect's temporary server must never try to reach the internet from tests.
+# Prefect's server must never try to reach the internet from tests.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
+SERVER_WAIT_SECONDS = 300
+"""How long the flow tests wait for the session's server to answer: a first start migrates
+a fresh SQLite database, which takes over a minute on a busy 2-core machine."""
+SERVER_ATTEMPTS = 2
+"""A server process that dies before answering is started once more (by the process that
+owns it) before the flow tests are given up on."""
 
-HARNESS_ATTEMPTS = 2
-"""A temporary server that does not come up (a busy machine) is started once more before
-the flow tests are given up on."""
+
+class SessionServer:
+    """`uvicorn prefect.server.api.server:create_app` on a free port with a throw-away
+    database: what `prefect_test_harness` starts, but owned by the pytest controller."""
+
+    def __init__(self) -> None:
+        self.home = Path(tempfile.mkdtemp(prefix="countyflow-prefect-"))
+        self.port = _free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def start(self) -> None:
+        self.starts += 1
+        env = {**os.environ, "PREFECT_HOME": str(self.home),
+               "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{self.home / 'prefect.db'}",
+               "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+        env.pop("PREFECT_API_URL", None)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
+             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "error", "--lifespan", "on"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+
+    def died(self) -> str | None:
+        """Why the server process ended, or None while it runs."""
+        if self.process is None or self.process.poll() is None:
+            return None
+        stderr = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
+        return f"exited with code {self.process.returncode}: {stderr.strip()[-500:]}"
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _answers(api_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api_url}/health", timeout=5) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+_SERVER = pytest.StashKey[SessionServer]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput") or os.environ.get("PREFECT_API_URL"):
+        return  # an xdist worker (its controller's server) or the developer's own server
+    server = SessionServer()
+    server.start()
+    config.stash[_SERVER] = server
+    os.environ["PREFECT_API_URL"] = server.api_url  # inherited by xdist workers and subprocesses
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    server = config.stash.get(_SERVER, None)
+    if server is not None:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
-def prefect_harness() -> Iterator[None]:
-    """A temporary local Prefect server (~15 s to start), shared by every flow test.
+def prefect_harness(pytestconfig: pytest.Config) -> Iterator[None]:
+    """The session's Prefect server, once it answers; every flow test runs against it.
 
-    Started at most `HARNESS_ATTEMPTS` times; if it never answers, every flow test fails
-    with the same one-line reason instead of a traceback each."""
-    from contextlib import ExitStack
+    If it never answers, every flow test fails with the same one-line reason (pytest caches
+    a session fixture's failure) instead of a traceback each."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from prefect.testing.utilities import prefect_test_harness
-
+    api_url = os.environ["PREFECT_API_URL"]
+    server = pytestconfig.stash.get(_SERVER, None)
     failures: list[str] = []
-    for _ in range(HARNESS_ATTEMPTS):
-        with ExitStack() as stack:
-            try:
-                stack.enter_context(prefect_test_harness(server_startup_timeout=120))
-            except Exception as exc:  # Prefect raises RuntimeError (timeout) or its own errors
-                failures.append(f"{type(exc).__name__}: {exc}")
-                continue
-            yield
-            return
-    pytest.fail(f"the Prefect test server did not start in {HARNESS_ATTEMPTS} attempts: "
-                + " | ".join(failures), pytrace=False)
+    deadline = time.monotonic() + SERVER_WAIT_SECONDS
+    while not _answers(api_url):
+        why = server.died() if server is not None else None
+        if why is not None and server is not None and server.starts < SERVER_ATTEMPTS:
+            failures.append(why)
+            server.start()
+        elif why is not None or time.monotonic() > deadline:
+            failures.append(why or f"no answer at {api_url} within {SERVER_WAIT_SECONDS} s")
+            pytest.fail("the session's Prefect server did not start: " + " | ".join(failures),
+                        pytrace=False)
+        time.sleep(0.2)
+    with temporary_settings(updates={PREFECT_API_URL: api_url}):
+        yield

@@ -24,7 +24,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _env(prefect_home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    return env | {"PREFECT_HOME": str(prefect_home), "PYTHONPATH": str(REPO), "COLUMNS": "200"}
+    # The holder (`slot_holder.py`) starts its temporary server outside the CLI, which would
+    # set this; Prefect's own 20 s is too short for a first start on a busy machine.
+    return env | {"PREFECT_HOME": str(prefect_home), "PYTHONPATH": str(REPO), "COLUMNS": "200",
+                  "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180"}
 
 
 def _wait_for_line(path: Path, text: str, process: subprocess.Popen[bytes], seconds: float) -> str:

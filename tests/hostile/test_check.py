@@ -1,5 +1,7 @@
-"""`countyflow check` on each hostile file of issue 11, as a clerk or operator runs it: a real
-process per file, no warehouse. It exits as the case says (1: the file has errors, 0: it
+"""`countyflow check` on each hostile file of issue 11, as a clerk or operator runs it: the
+command line parsed and run by the CLI itself (in this process: a process per file would
+spend its seconds importing Polars; the console script's process is tested in
+tests/commands/test_check.py), no warehouse. It exits as the case says (1: the file has errors, 0: it
 would load, 2: the period on the command line is no period), names the rule in its output
 and in the report, never prints a traceback, and never echoes the phone number or what an
 external entity would have read.
@@ -11,19 +13,17 @@ about a file's bytes: the run test covers them (tests/hostile/test_run.py).
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from countyflow.cli import app
 from tests.hostile.builders import PASSWD_MARK, PHONE, Hostile, hostile_cases, write_case_alone
-from tests.processes import start_countyflow
 
 CHECKED = [case for case in hostile_cases() if case.check_exit is not None]
-AT_ONCE = 3
-"""Processes started together (each imports Polars: a few seconds of CPU)."""
-CHECK_TIMEOUT = 300
-CHECK_ENV = {"COUNTYFLOW_MAX_TEXT_CHARS": "1000", "COUNTYFLOW_MAX_ISSUE_ROWS_PER_RULE": "100"}
+CHECK_ENV = {"COUNTYFLOW_MAX_TEXT_CHARS": "1000", "COUNTYFLOW_MAX_ISSUE_ROWS_PER_RULE": "100",
+             "COLUMNS": "200"}
 
 
 def _command(case: Hostile, path: Path, report: Path) -> list[str]:
@@ -35,20 +35,15 @@ def _command(case: Hostile, path: Path, report: Path) -> list[str]:
 def checked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, str, str]]:
     """Each case's exit code, console output and JSON report ('' when none was written)."""
     folder = tmp_path_factory.mktemp("hostile-check")
-    pending = []
+    runner = CliRunner()
+    results: dict[str, tuple[int, str, str]] = {}
     for case in CHECKED:
         path = write_case_alone(folder / case.name, case)
-        pending.append((case, folder / case.name / "report.json", path))
-    results: dict[str, tuple[int, str, str]] = {}
-    running: list[tuple[Hostile, Path, subprocess.Popen[str]]] = []
-    while pending or running:
-        while pending and len(running) < AT_ONCE:
-            case, report, path = pending.pop(0)
-            running.append((case, report, start_countyflow(_command(case, path, report),
-                                                           workdir=folder, env=CHECK_ENV)))
-        case, report, process = running.pop(0)
-        output, _ = process.communicate(timeout=CHECK_TIMEOUT)
-        results[case.name] = (process.returncode, output,
+        report = folder / case.name / "report.json"
+        result = runner.invoke(app, _command(case, path, report), env=CHECK_ENV)
+        escaped = result.exception if not isinstance(result.exception, SystemExit) else None
+        assert escaped is None, (case.name, repr(escaped))  # an escaping exception is a traceback
+        results[case.name] = (result.exit_code, result.output,
                               report.read_text(encoding="utf-8") if report.exists() else "")
     return results
 

@@ -1,68 +1,31 @@
-"""The same warehouse on DuckDB and PostgreSQL, and two `countyflow run` at once.
+"""Two `countyflow run` at once leave exactly the warehouse one run leaves.
 
-- Parity: the demo through the flow on both backends gives identical marts, row for row,
-  every column (nothing is excluded: `received_at` is the file's modification time, the
-  same on both; `on_time` compares with today on both).
-- Concurrency: two real `countyflow run` processes started together on one landing zone
-  leave exactly the warehouse one run leaves. On PostgreSQL they really run at the same
-  time: the test raises the warehouse's Prefect concurrency limit to 2 slots (what two
-  runs on two Prefect servers, e.g. two terminals without PREFECT_API_URL, amount to), so
-  only the database serialises them. On DuckDB the second process waits for the file
-  (`warehouse.engine`) and then finds nothing new.
+Two real `countyflow run` processes are started together on one landing zone. On
+PostgreSQL they really run at the same time: the test raises the warehouse's Prefect
+concurrency limit to 2 slots (what two runs on two Prefect servers, e.g. two terminals
+without PREFECT_API_URL, amount to), so only the database serialises them. On DuckDB the
+second process waits for the file (`warehouse.engine`) and then finds nothing new.
+(Parity of the two backends: tests/flows/test_ingest_flow.py.)
 """
 
 from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import polars as pl
 import pytest
-from polars.testing import assert_frame_equal
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from countyflow.settings import Settings
+from tests.flows.warehouses import Warehouse, assert_same_warehouse, snapshot
 from tests.processes import start_countyflow
-from tests.warehouse.backends import SqlNames, empty_warehouse_url
-from warehouse.engine import make_engine
-from warehouse.marts import MARTS, read_mart
-from warehouse.models import Base
+from tests.warehouse.backends import empty_warehouse_url
 
 pytestmark = pytest.mark.flow
 
 # 绥江县 and 彝良县: every dataset and season they report, with the demo's lifecycle cases
 CONCURRENT_COUNTIES = ("530626", "530628")
-
-
-@dataclass
-class Warehouse:
-    backend: str
-    url: str
-    marts: dict[str, pl.DataFrame]
-    ledger: pl.DataFrame
-    facts: dict[str, int]
-
-
-def snapshot(backend: str, url: str) -> Warehouse:
-    engine = make_engine(url)
-    try:
-        marts = {name: read_mart(engine, name) for name in MARTS}
-        names = SqlNames(engine)
-        with engine.connect() as conn:
-            result = conn.execute(text(
-                "SELECT submission_id, county_code, dataset, period, status, superseded_by, "
-                f"rows_in, rows_loaded, rows_rejected, rows_held FROM {names['audit_submission']}"
-            ))
-            ledger = pl.DataFrame([tuple(r) for r in result], schema=list(result.keys()),
-                                  orient="row").sort("submission_id")
-            facts = {t.name: conn.execute(text(f"SELECT COUNT(*) FROM {names[t.name]}")).scalar_one()
-                     for t in Base.metadata.tables.values() if t.name.startswith("fact_")}
-    finally:
-        engine.dispose()
-    return Warehouse(backend, url, marts, ledger, facts)
 
 
 def run_in_process(url: str, landing: Path, folder: Path) -> None:
@@ -79,44 +42,6 @@ def run_in_process(url: str, landing: Path, folder: Path) -> None:
     finally:
         dispose_engines()
 
-
-def assert_same_warehouse(actual: Warehouse, expected: Warehouse) -> None:
-    for name in MARTS:
-        assert_frame_equal(actual.marts[name], expected.marts[name], check_exact=True), name
-    assert actual.facts == expected.facts
-    assert_frame_equal(actual.ledger, expected.ledger)
-    assert actual.ledger["submission_id"].is_unique().all()  # one ledger entry per file
-
-
-# ---------------------------------------------------------------------------------- parity
-
-
-@pytest.fixture(scope="module")
-def demo_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from countyflow.demo.generate import write_demo_landing
-
-    landing = tmp_path_factory.mktemp("demo") / "landing"
-    write_demo_landing(str(landing))
-    return landing
-
-
-def test_the_demo_gives_identical_marts_on_duckdb_and_postgresql(
-    prefect_harness: None, demo_landing: Path, tmp_path: Path
-) -> None:
-    warehouses = {}
-    for backend in ("duckdb", "postgresql"):
-        folder = tmp_path / backend
-        with empty_warehouse_url(backend, folder) as url:
-            run_in_process(url, demo_landing, folder)
-            warehouses[backend] = snapshot(backend, url)
-    duckdb, postgresql = warehouses["duckdb"], warehouses["postgresql"]
-    assert postgresql.marts["mart_childcare_site_season"].height >= 997  # the whole demo
-    for name in MARTS:
-        assert duckdb.marts[name].height > 0, name
-    assert_same_warehouse(postgresql, duckdb)
-
-
-# ----------------------------------------------------------------------------- concurrency
 
 
 @pytest.fixture(scope="module")
