@@ -97,6 +97,32 @@ def _answers(api_url: str) -> bool:
 
 _SERVER = pytest.StashKey[SessionServer]()
 
+SLOWEST_FIRST = (
+    "tests/benchmarks/test_harness.py",
+    "tests/flows/test_ingest_flow.py",
+    "tests/hostile/test_run.py",
+    "tests/flows/test_concurrency.py",
+    "tests/test_adding_a_dataset.py",
+    "tests/flows/test_dask_runner.py",
+    "tests/commands/test_slot_holder.py",
+    "tests/commands/test_run_and_status.py",
+    "tests/flows/test_lifecycle.py",
+    "tests/flows/test_isolation_flow.py",
+    "tests/flows/test_secrets.py",
+    "tests/flows/test_hostile_paths.py",
+    "tests/tasks/test_check.py",
+    "tests/flows/test_operations.py",
+)
+"""Modules whose end-to-end runs take a minute or more, longest first (from `--durations`).
+pytest-xdist hands whole modules to its workers in this order (`--dist loadscope
+--no-loadscope-reorder`), two each to begin with: the long ones start at once on different
+workers and the many short ones fill in, instead of a long one starting last."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {module: position for position, module in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable
+
 
 def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput") or os.environ.get("PREFECT_API_URL"):
