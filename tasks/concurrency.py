@@ -157,14 +157,19 @@ def _beating(name: str, holder: SlotHolder, logger: LoggerLike) -> Iterator[None
 
     def beat() -> None:
         current = holder
-        with get_client(sync_client=True) as client:
+        # One try per beat, no client back-off (up to a minute on a busy server): a beat that
+        # fails is tried again 5 s later, well inside the lease, and the thread always stops
+        # when the run ends instead of sleeping in a retry past the end of the process.
+        with temporary_settings(updates={PREFECT_CLIENT_MAX_RETRIES: 0}), \
+                get_client(sync_client=True) as client:
             while not stop.wait(HOLDER_BEAT_SECONDS):
                 current = replace(current, beat=current.beat + 1)
                 try:
                     client.renew_concurrency_lease(UUID(holder.lease_id), PREFECT_LEASE_SECONDS)
                     _write_holder(client, name, current)
-                except Exception as exc:  # the API is unreachable for a moment: try again next beat
-                    logger.warning("Could not renew warehouse slot %s: %s", name, exc)
+                except Exception as exc:  # the API is busy or away for a moment: next beat
+                    if not stop.is_set():
+                        logger.warning("Could not renew warehouse slot %s: %s", name, exc)
 
     with get_client(sync_client=True) as client:
         _write_holder(client, name, holder)
@@ -207,25 +212,24 @@ def _forget_holder(client: SyncPrefectClient, name: str, lease_id: str) -> None:
             _soon_again_when_busy(lambda: client.delete_variable_by_name(_holder_variable(name)))
 
 
-BUSY_RETRIES = 12
+QUICK_RETRY_SECONDS = (0.05, 0.1, 0.2, 0.4, 0.8)
 
 
 def _soon_again_when_busy(call: Callable[[], R]) -> R:
-    """`call` with its own retries after a 503. A local Prefect server on SQLite answers 503
+    """`call`, tried again soon after a 503. A local Prefect server on SQLite answers 503
     when its services are writing the run's events at the same moment (nearly always at the
-    end of a run); Prefect's client then waits ~2 s before trying again, here 0.05 s, then
-    twice as long each time."""
-    delay = 0.05
-    for attempt in range(BUSY_RETRIES):
+    end of a run); Prefect's client would wait ~2 s before its first retry. After these
+    quick tries (1.5 s in all) the last try is Prefect's own, with its usual back-off: a
+    server that stays busy longer gets as long as it always did."""
+    for delay in QUICK_RETRY_SECONDS:
         with temporary_settings(updates={PREFECT_CLIENT_MAX_RETRIES: 0}):
             try:
                 return call()
             except PrefectHTTPStatusError as exc:
-                if exc.response.status_code != 503 or attempt == BUSY_RETRIES - 1:
+                if exc.response.status_code != 503:
                     raise
         time.sleep(delay)
-        delay = min(delay * 2, 1.0)
-    raise AssertionError("unreachable: the last attempt returns or raises")
+    return call()
 
 
 def warehouse_lock_name(safe_url: str, identity: str | None = None) -> str:
