@@ -131,8 +131,12 @@ def test_each_reply_carries_the_worker_s_peak_rss(
     assert staged.status.startswith("accepted")
     (peak,) = peaks  # KiB: an interpreter with Polars loaded, under the worker's memory limit
     assert 20 * 1024 < peak < TEST_MEMORY_MB * 1024
+    (worker,) = pool.idle_pids
     stage_isolated(ref, {}, settings, function=f"{HERE}:raise_error", pool=pool, on_peak_rss=peaks.append)
-    assert len(peaks) == 2 and peaks[1] >= peak  # the same worker: its peak so far
+    assert pool.idle_pids == [worker]  # the same worker replied, with its peak so far. Linux
+    # records the high-water mark lazily (on some paths only, e.g. unmap), so memory handed back
+    # otherwise can make a later VmHWM reading a little lower (seen: 238,636 then 238,368 KiB)
+    assert len(peaks) == 2 and peak * 0.95 <= peaks[1] < TEST_MEMORY_MB * 1024
     stage_isolated(ref, {}, settings, function=f"{HERE}:abort", pool=pool, on_peak_rss=peaks.append)
     assert len(peaks) == 2  # a worker that died replied nothing, so there is no figure
 
