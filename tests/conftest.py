@@ -57,18 +57,26 @@ class SessionServer:
                "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{self.home / 'prefect.db'}",
                "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
         env.pop("PREFECT_API_URL", None)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
-             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "error", "--lifespan", "on"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
+        # Its output to a file, not a pipe: nobody reads a pipe while the server runs, and a
+        # full one would stop it mid-session.
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
+                 "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "error",
+                 "--lifespan", "on"],
+                env=env, stdout=subprocess.DEVNULL, stderr=log,
+            )
+
+    @property
+    def log(self) -> Path:
+        return self.home / "server.log"
 
     def died(self) -> str | None:
         """Why the server process ended, or None while it runs."""
         if self.process is None or self.process.poll() is None:
             return None
-        stderr = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
-        return f"exited with code {self.process.returncode}: {stderr.strip()[-500:]}"
+        said = self.log.read_text(errors="replace").strip()[-500:] if self.log.exists() else ""
+        return f"exited with code {self.process.returncode}: {said}"
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 CLI_MODULE = ("-m", "countyflow.cli")
@@ -33,3 +35,17 @@ def start_countyflow(args: Sequence[str], *, workdir: Path, env: Mapping[str, st
         [sys.executable, *entry, *args], cwd=workdir, env=environment,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+
+
+def finish_together(processes: Sequence[subprocess.Popen[str]], timeout: float) -> list[tuple[int, str, float]]:
+    """Each process's exit code, output and seconds since this call, the processes read at the
+    same time: read one after another, a process whose pipe filled up while the first was
+    being waited for would stall (and its seconds would be the first one's)."""
+    started = time.monotonic()
+
+    def finish(process: subprocess.Popen[str]) -> tuple[int, str, float]:
+        output, _ = process.communicate(timeout=timeout)
+        return process.returncode, output, time.monotonic() - started
+
+    with ThreadPoolExecutor(max_workers=max(len(processes), 1)) as readers:
+        return list(readers.map(finish, processes))

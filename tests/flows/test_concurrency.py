@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from countyflow.settings import Settings
 from tests.flows.warehouses import Warehouse, assert_same_warehouse, snapshot
-from tests.processes import start_countyflow
+from tests.processes import finish_together, start_countyflow
 from tests.warehouse.backends import empty_warehouse_url
 
 pytestmark = pytest.mark.flow
@@ -75,11 +75,10 @@ def _start_run(landing: Path, url: str, workdir: Path) -> subprocess.Popen[str]:
 
 def _run_two_at_once(landing: Path, url: str, workdir: Path) -> list[str]:
     workdir.mkdir(parents=True, exist_ok=True)
-    processes = [_start_run(landing, url, workdir) for _ in range(2)]
-    outputs = [process.communicate(timeout=600)[0] for process in processes]
-    for process, output in zip(processes, outputs, strict=True):
-        assert process.returncode == 0, output
-    return outputs
+    finished = finish_together([_start_run(landing, url, workdir) for _ in range(2)], timeout=600)
+    for code, output, _ in finished:
+        assert code == 0, output
+    return [output for _, output, _ in finished]
 
 
 def _allow_two_runs_at_once(url: str) -> None:

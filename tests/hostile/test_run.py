@@ -12,7 +12,6 @@ nothing blocked). Native crashes, an out-of-memory abort and a hang are injected
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -33,13 +32,13 @@ from tests.hostile.builders import (
     hostile_cases,
     write_case,
 )
-from tests.processes import start_countyflow
+from tests.processes import finish_together, start_countyflow
 from tests.warehouse.backends import (
     BACKENDS,
     SqlNames,
     empty_warehouse_url,
-    postgres_unavailable,
-    require_postgres,
+    one_backend,
+    reachable_backends,
 )
 from warehouse.engine import make_engine
 
@@ -94,15 +93,10 @@ class Run:
 def _countyflow_runs(runs: dict[str, tuple[Path, str, Path]]) -> dict[str, tuple[int, str, float]]:
     """`countyflow run` on each backend's landing zone and warehouse, all started together
     (most of a run is waiting: for the hanging worker's timeout, for the database)."""
-    started = time.monotonic()
-    processes = {backend: start_countyflow(["run", "--landing", str(landing), "--warehouse", url],
-                                           workdir=workdir, env=RUN_ENV, entry=faults.ENTRY)
-                 for backend, (landing, url, workdir) in runs.items()}
-    results = {}
-    for backend, process in processes.items():
-        output, _ = process.communicate(timeout=RUN_TIMEOUT)
-        results[backend] = (process.returncode, output, time.monotonic() - started)
-    return results
+    processes = [start_countyflow(["run", "--landing", str(landing), "--warehouse", url],
+                                  workdir=workdir, env=RUN_ENV, entry=faults.ENTRY)
+                 for landing, url, workdir in runs.values()]
+    return dict(zip(runs, finish_together(processes, RUN_TIMEOUT), strict=True))
 
 
 def _run_summary(output: str) -> str:
@@ -131,9 +125,7 @@ def runs(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> Ite
     """The landing zone run twice on each backend, the backends side by side."""
     placed: dict[str, tuple[Path, str, Path]] = {}
     with ExitStack() as stack:
-        for backend in BACKENDS:
-            if backend == "postgresql" and postgres_unavailable():
-                continue  # its tests skip (or, with CI=true, fail) in `run`
+        for backend in reachable_backends():  # PostgreSQL's tests skip or fail in `run`
             folder = tmp_path_factory.mktemp(f"hostile-{backend}")
             landing, workdir = folder / "landing", folder / "work"
             workdir.mkdir()
@@ -165,9 +157,7 @@ def _left_by(backend: str, url: str, first: tuple[int, str, float], second: tupl
 
 @pytest.fixture(params=BACKENDS)
 def run(request: pytest.FixtureRequest, runs: dict[str, Run]) -> Run:
-    if request.param == "postgresql":
-        require_postgres()
-    return runs[request.param]
+    return one_backend(runs, request.param)
 
 
 def test_the_run_completes_and_exits_0(run: Run) -> None:

@@ -18,10 +18,11 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 import psycopg
 import pytest
@@ -89,6 +90,23 @@ def require_postgres() -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"CI=true requires PostgreSQL: {reason}")
     pytest.skip(reason)
+
+
+T = TypeVar("T")
+
+
+def reachable_backends() -> tuple[str, ...]:
+    """The backends a module fixture that builds one warehouse per backend can build now:
+    PostgreSQL only when it is reachable (its tests then go through `one_backend`)."""
+    return tuple(b for b in BACKENDS if b != "postgresql" or postgres_unavailable() is None)
+
+
+def one_backend(per_backend: Mapping[str, T], backend: str) -> T:
+    """`backend`'s entry of such a fixture's results; a PostgreSQL test skips (or, with
+    CI=true, fails) when PostgreSQL is unreachable, as every warehouse test does."""
+    if backend == "postgresql":
+        require_postgres()
+    return per_backend[backend]
 
 
 def _admin_execute(statement: str) -> None:
