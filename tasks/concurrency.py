@@ -67,6 +67,7 @@ PREFECT_LEASE_SECONDS = 60.0
 """Prefect's shortest lease; the holder's own record (`countyflow.locks`) is what frees a
 dead holder's slot quickly."""
 HTTP_LOCKED = 423
+HTTP_BUSY = 503
 
 
 def ensure_warehouse_limit(name: str, slots: int = WAREHOUSE_SLOTS) -> None:
@@ -100,30 +101,43 @@ def exclusive_warehouse(settings: Settings) -> Iterator[None]:
 
 
 def _wait_for_slot(client: SyncPrefectClient, name: str, where: str, logger: LoggerLike) -> UUID:
-    """Take the slot, or wait for it (naming its holder); free it when the holder is gone."""
+    """Take the slot, or wait for it (naming its holder); free it when the holder is gone.
+
+    An API that stays busy (HTTP 503 after the client's own retries) is waited for like a
+    held slot, within the same budget: nothing has been done yet, so nothing is lost by
+    waiting, and a run that gave up here would leave its landing zone to the next schedule."""
     watch = HolderWatch(this_host=socket.gethostname(), pid_alive=pid_alive)
     started = time.monotonic()
     next_note = started
-    while (lease_id := _try_slot(client, name)) is None:
+    while True:
+        try:
+            lease_id = _try_slot(client, name)
+            if lease_id is not None:
+                return lease_id
+            holder = _read_holder(client, name)
+        except PrefectHTTPStatusError as exc:
+            if exc.response.status_code != HTTP_BUSY:
+                raise
+            busy, holder = True, None
+        else:
+            busy = False
         now = time.monotonic()
-        holder = _read_holder(client, name)
-        gone = watch.gone(holder, now)
+        waited = now - started
+        gone = None if busy else watch.gone(holder, now)
         if gone is not None:
             logger.warning("Warehouse slot %s: its holder (%s) is gone: %s. Freeing the slot.",
                            name, holder.describe() if holder else "unrecorded", gone)
             _free_slot(client, name, holder)
             continue
-        waited = now - started
+        held_by = ("the Prefect API, busy" if busy
+                   else holder.describe() if holder else "a run that has not said who it is")
         if waited >= WAIT_FOR_WAREHOUSE_SECONDS:
-            raise TimeoutError(f"warehouse slot {name} ({where}) still held by "
-                               f"{holder.describe() if holder else 'an unrecorded run'} after {waited:.0f} s")
+            raise TimeoutError(f"warehouse slot {name} ({where}) still held by {held_by} after {waited:.0f} s")
         if now >= next_note:
             logger.info("Waiting for warehouse slot %s (%s): held by %s; waited %.0f s",
-                        name, where, holder.describe() if holder else "a run that has not said who it is",
-                        waited)
+                        name, where, held_by, waited)
             next_note = now + WAITING_NOTE_SECONDS
         time.sleep(SLOT_POLL_SECONDS)
-    return lease_id
 
 
 def _try_slot(client: SyncPrefectClient, name: str) -> UUID | None:
@@ -226,7 +240,7 @@ def _soon_again_when_busy(call: Callable[[], R]) -> R:
             try:
                 return call()
             except PrefectHTTPStatusError as exc:
-                if exc.response.status_code != 503:
+                if exc.response.status_code != HTTP_BUSY:
                     raise
         time.sleep(delay)
     return call()

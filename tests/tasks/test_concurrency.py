@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from uuid import UUID
 
+import httpx
 import pytest
+from prefect.exceptions import PrefectHTTPStatusError
 
 import tasks.concurrency as module
 from countyflow.settings import Settings
@@ -64,3 +68,56 @@ def test_the_wrapper_keeps_the_flow_signature() -> None:
 
     assert list(inspect.signature(check_completeness.fn).parameters) == ["settings", "as_of"]
     assert check_completeness.fn.__name__ == "check_completeness"
+
+
+class BusyThenFreeApi:
+    """A Prefect client whose API answers 503 (busy) `busy_answers` times, then grants the slot."""
+
+    def __init__(self, busy_answers: int) -> None:
+        self.busy_answers = busy_answers
+        self.tries = 0
+
+    def increment_concurrency_slots_with_lease(self, **_: object) -> httpx.Response:
+        self.tries += 1
+        if self.tries <= self.busy_answers:
+            request = httpx.Request("POST", "http://api/v2/concurrency_limits/increment-with-lease")
+            response = httpx.Response(503, request=request, json={"exception_message": "Service Unavailable"})
+            raise PrefectHTTPStatusError.from_httpx_error(
+                httpx.HTTPStatusError("busy", request=request, response=response))
+        return httpx.Response(200, json={"lease_id": str(LEASE)})
+
+    def read_variable_by_name(self, name: str) -> None:
+        return None
+
+
+LEASE = UUID("00000000-0000-4000-8000-000000000001")
+
+
+def test_a_busy_api_is_waited_for_like_a_held_slot(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 503 that outlasts the client's own retries does not fail the run before it starts."""
+    monkeypatch.setattr(module.time, "sleep", lambda _: None)
+    api = BusyThenFreeApi(busy_answers=3)
+    notes: list[str] = []
+    logger = logging.getLogger("test-slot")
+    monkeypatch.setattr(logger, "info", lambda message, *args: notes.append(message % args))
+
+    lease = module._wait_for_slot(api, "countyflow-warehouse-abc", "duckdb:///wh", logger)  # type: ignore[arg-type]
+
+    assert lease == LEASE
+    assert api.tries == 4
+    assert notes and "held by the Prefect API, busy" in notes[0]
+
+
+def test_another_api_error_still_fails_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Broken(BusyThenFreeApi):
+        def increment_concurrency_slots_with_lease(self, **_: object) -> httpx.Response:
+            request = httpx.Request("POST", "http://api/v2/concurrency_limits/increment-with-lease")
+            response = httpx.Response(500, request=request)
+            raise PrefectHTTPStatusError.from_httpx_error(
+                httpx.HTTPStatusError("broken", request=request, response=response))
+
+    monkeypatch.setattr(module.time, "sleep", lambda _: None)
+    with pytest.raises(PrefectHTTPStatusError) as raised:
+        module._wait_for_slot(Broken(0), "countyflow-warehouse-abc", "duckdb:///wh",  # type: ignore[arg-type]
+                              logging.getLogger("test-slot"))
+    assert raised.value.response.status_code == 500
