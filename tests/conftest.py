@@ -23,6 +23,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
+
+from tests.postgres import create_pg_database, drop_pg_database, postgres_unavailable
 
 # Prefect's server must never try to reach the internet from tests.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -39,13 +42,27 @@ owns it) before the flow tests are given up on."""
 
 class SessionServer:
     """`uvicorn prefect.server.api.server:create_app` on a free port with a throw-away
-    database: what `prefect_test_harness` starts, but owned by the pytest controller."""
+    database: what `prefect_test_harness` starts, but owned by the pytest controller.
+
+    Its database is a throw-away PostgreSQL database when the tests' PostgreSQL answers (CI
+    always), SQLite otherwise: with three workers' flow runs and their `countyflow run`
+    subprocesses writing at once, SQLite's single writer lock kept the API answering 503
+    for minutes on a busy machine."""
 
     def __init__(self) -> None:
         self.home = Path(tempfile.mkdtemp(prefix="countyflow-prefect-"))
         self.port = _free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self._pg_database: str | None = None
+
+    def _database_url(self) -> str:
+        if postgres_unavailable() is not None:
+            return f"sqlite+aiosqlite:///{self.home / 'prefect.db'}"
+        if self._pg_database is None:
+            self._pg_database = create_pg_database()
+        return make_url(self._pg_database).set(drivername="postgresql+asyncpg").render_as_string(
+            hide_password=False)
 
     @property
     def api_url(self) -> str:
@@ -54,7 +71,7 @@ class SessionServer:
     def start(self) -> None:
         self.starts += 1
         env = {**os.environ, "PREFECT_HOME": str(self.home),
-               "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{self.home / 'prefect.db'}",
+               "PREFECT_SERVER_DATABASE_CONNECTION_URL": self._database_url(),
                "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
         env.pop("PREFECT_API_URL", None)
         # Its output to a file, not a pipe: nobody reads a pipe while the server runs, and a
@@ -87,6 +104,8 @@ class SessionServer:
                 self.process.kill()
                 self.process.wait()
         shutil.rmtree(self.home, ignore_errors=True)
+        if self._pg_database is not None:
+            drop_pg_database(self._pg_database)
 
 
 def _free_port() -> int:

@@ -7,27 +7,28 @@ conftest::
         warehouse_engine, warehouse_templates, warehouse_url,
     )
 
-PostgreSQL is reached at `COUNTYFLOW_TEST_PG_URL` (default
-postgresql+psycopg://postgres@127.0.0.1:5432/postgres, a role allowed to create
-databases). When it is unreachable the PostgreSQL cases are skipped with the reason, or
+PostgreSQL is reached as tests/postgres.py says. When it is unreachable the PostgreSQL cases are skipped with the reason, or
 fail when CI=true (CONTRIBUTING rule 9).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from functools import cache
 from pathlib import Path
 from typing import TypeVar
 
-import psycopg
 import pytest
 from sqlalchemy.engine import Connection, Engine, make_url
 
+from tests.postgres import (  # noqa: F401  (re-exported: the warehouse tests' one import)
+    create_pg_database,
+    drop_pg_database,
+    pg_admin_url,
+    postgres_unavailable,
+    require_postgres,
+)
 from warehouse.engine import make_engine
 from warehouse.layout import qualify
 from warehouse.marts import VIEWS
@@ -35,7 +36,6 @@ from warehouse.models import Base
 from warehouse.schema import ensure_warehouse
 
 BACKENDS = ("duckdb", "postgresql")
-DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 def sql_name(engine: Engine | Connection, name: str) -> str:
@@ -61,37 +61,6 @@ class SqlNames(dict[str, str]):
         return sql_name(self.engine, key)
 
 
-def pg_admin_url() -> str:
-    return os.environ.get("COUNTYFLOW_TEST_PG_URL", DEFAULT_PG_ADMIN_URL)
-
-
-def _libpq(url: str) -> str:
-    """A libpq connection string for psycopg from a SQLAlchemy URL."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@cache
-def postgres_unavailable() -> str | None:
-    """Why PostgreSQL cannot be used for tests, or None when it can."""
-    try:
-        with psycopg.connect(_libpq(pg_admin_url()), connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
-    except Exception as exc:  # any failure means "not available"; the reason says which
-        safe = make_url(pg_admin_url()).render_as_string(hide_password=True)
-        return f"PostgreSQL unreachable at {safe}: {type(exc).__name__}: {exc}".strip()
-    return None
-
-
-def require_postgres() -> None:
-    """Skip (or, with CI=true, fail) the current test when PostgreSQL is unavailable."""
-    reason = postgres_unavailable()
-    if reason is None:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true requires PostgreSQL: {reason}")
-    pytest.skip(reason)
-
-
 T = TypeVar("T")
 
 
@@ -107,25 +76,6 @@ def one_backend(per_backend: Mapping[str, T], backend: str) -> T:
     if backend == "postgresql":
         require_postgres()
     return per_backend[backend]
-
-
-def _admin_execute(statement: str) -> None:
-    with psycopg.connect(_libpq(pg_admin_url()), autocommit=True) as conn:
-        conn.execute(statement)  # type: ignore[arg-type]  # static text built below
-
-
-def create_pg_database(template: str | None = None) -> str:
-    """Create an empty (or templated) database; returns its SQLAlchemy URL."""
-    name = f"cf_test_{uuid.uuid4().hex[:16]}"
-    suffix = f" TEMPLATE {template}" if template else ""
-    _admin_execute(f"CREATE DATABASE {name}{suffix}")
-    return make_url(pg_admin_url()).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_pg_database(url: str) -> None:
-    name = make_url(url).database
-    if name and name.startswith("cf_test_"):
-        _admin_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @contextmanager
