@@ -47,7 +47,8 @@ def require_postgres() -> None:
     pytest.skip(reason)
 
 
-def _admin_execute(statement: str) -> None:
+def admin_execute(statement: str) -> None:
+    """Run one statement as the tests' PostgreSQL admin role, outside a transaction."""
     with psycopg.connect(_libpq(pg_admin_url()), autocommit=True) as conn:
         conn.execute(statement)  # type: ignore[arg-type]  # static text built below
 
@@ -56,11 +57,11 @@ def create_pg_database(template: str | None = None) -> str:
     """Create an empty (or templated) database; returns its SQLAlchemy URL."""
     name = f"cf_test_{uuid.uuid4().hex[:16]}"
     suffix = f" TEMPLATE {template}" if template else ""
-    _admin_execute(f"CREATE DATABASE {name}{suffix}")
+    admin_execute(f"CREATE DATABASE {name}{suffix}")
     return make_url(pg_admin_url()).set(database=name).render_as_string(hide_password=False)
 
 
 def drop_pg_database(url: str) -> None:
     name = make_url(url).database
     if name and name.startswith("cf_test_"):
-        _admin_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -25,14 +25,9 @@ from sqlalchemy.engine import Engine, make_url
 from typer.testing import CliRunner
 
 from countyflow.reference import counties
+from tests.postgres import admin_execute, create_pg_database, drop_pg_database, require_postgres
 from tests.warehouse import builders as b
-from tests.warehouse.backends import (
-    _admin_execute,
-    create_pg_database,
-    drop_pg_database,
-    require_postgres,
-    sql_name,
-)
+from tests.warehouse.backends import sql_name
 from tests.warehouse.sample import load_sample
 from warehouse.access import AccessError, AccessPlan, apply_access, row_filters
 from warehouse.engine import make_engine
@@ -139,7 +134,7 @@ def secured() -> Iterator[Secured]:
         admin.dispose()
         drop_pg_database(url)
         for role in [*logins.values(), *plan.group_roles]:
-            _admin_execute(f"DROP ROLE IF EXISTS {role}")
+            admin_execute(f"DROP ROLE IF EXISTS {role}")
 
 
 def _count(conn: psycopg.Connection[Any], sql: str, **params: Any) -> int:
