@@ -37,7 +37,8 @@ SCHEMAS: tuple[str, ...] = (DW, MARTS_SCHEMA, AUDIT)
 SCHEMA_COMMENTS: Mapping[str, str] = {
     DW: "countyflow star schema: conformed dimensions (dim_*), facts (fact_*), reference data (ref_*)",
     MARTS_SCHEMA: "countyflow BI marts (SPEC §6): the public contract for Superset, Metabase and SQL clients",
-    AUDIT: "countyflow submission ledger (audit_submission) and the issues found (audit_issue)",
+    AUDIT: "countyflow submission ledger (audit_submission), the issues found (audit_issue) and "
+    "what the mart views were built from (audit_derived_objects)",
 }
 
 def folds_schemas(dialect_name: str) -> bool:

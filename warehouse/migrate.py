@@ -11,7 +11,9 @@ Revisions live in `warehouse/migrations/versions`:
   keeps one schema, see `warehouse.layout`);
 - `0003_fact_references`: the fact tables lose their FOREIGN KEY constraints (declared
   references, guaranteed by the loader and checked by the quality gate; see
-  `warehouse.models`); DuckDB, which cannot drop a constraint, rebuilds them.
+  `warehouse.models`); DuckDB, which cannot drop a constraint, rebuilds them;
+- `0004_derived_objects`: `audit_derived_objects`, the fingerprint of the mart views as
+  last created (they are recreated only when it changes; `warehouse.schema`).
 
 A warehouse built before migrations existed (its tables are there, the version table is
 not) is adopted: it is stamped `0001_baseline` and upgraded from there.

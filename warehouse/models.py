@@ -408,6 +408,24 @@ class AuditIssue(Base):
     message_en: Mapped[str | None] = mapped_column(sa.String)
 
 
+class AuditDerivedObjects(Base):
+    """What the warehouse's derived objects were last built from. Grain: one set of derived
+    objects (`mart_views`: every view of `warehouse.marts`); `fingerprint` is the SHA-256 of
+    their definitions and comments as created on this backend.
+
+    `ensure_warehouse` recreates the views only when the fingerprint differs or a view is
+    missing: replacing a view takes an exclusive lock on it (PostgreSQL), so a run that
+    changes nothing must not wait behind a BI query reading a mart, nor make the next one
+    wait behind it."""
+
+    __tablename__ = "audit_derived_objects"
+    __table_args__ = ({"schema": AUDIT},)
+
+    name: Mapped[str] = mapped_column(sa.String, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime, nullable=False)
+
+
 # ---------------------------------------------------------------------------------- facts
 # Every fact row: submission_id + source_row (key, traceability), county_code + period
 # (the partition), dimension keys, measures. Only the current accepted submission of a

@@ -4,12 +4,15 @@
 flow's prepare step does): in one transaction, under one advisory lock, it applies any
 pending schema migration (`warehouse.migrate`), inserts dimension members that are
 missing, refreshes reference data that may have changed (county names, department
-groups, the calendar) and (re)creates the mart views.
+groups, the calendar) and (re)creates the mart views when their definitions changed.
 
 Reference data is synchronised here, not in migrations: it comes from
 `countyflow/reference/*.csv`, and a change there (another prefecture, a new department
 group) is a data change that must reach the warehouse without anyone writing a revision.
-Mart views are derived objects and are likewise recreated from `warehouse.marts`.
+Mart views are derived objects and are likewise recreated from `warehouse.marts`, but only
+when their fingerprint (`audit_derived_objects`) changed or one is missing: replacing a view
+locks it exclusively (PostgreSQL), and a run that changes nothing must not queue behind BI
+readers.
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ from countyflow.reference.calendar import submission_calendar
 from schemas import contract_for
 from warehouse import migrate
 from warehouse.locking import lock_dimensions, lock_name, write_lock
-from warehouse.marts import create_marts
+from warehouse.marts import create_marts, marts_fingerprint, missing_views
 from warehouse.models import (
+    AuditDerivedObjects,
     DimCounty,
     DimDate,
     DimDepartment,
@@ -49,12 +53,32 @@ _SEEDED = (DimDate, DimPeriod, DimCounty, DimDepartment, DimVocationalTrack, Dim
 
 def ensure_warehouse(engine: Engine) -> None:
     """Migrate to the current schema, seed static dimensions and the calendar, (re)create
-    the mart views."""
+    the mart views if they changed."""
     with write_lock(engine), engine.begin() as conn:
         lock_name(conn, "ensure_warehouse")
         migrate.upgrade(conn)
         sync_reference_data(conn)
-        create_marts(conn)
+        ensure_mart_views(conn)
+
+
+MART_VIEWS = "mart_views"
+"""`audit_derived_objects.name` of the mart views' fingerprint."""
+
+
+def ensure_mart_views(conn: Connection) -> bool:
+    """(Re)create the mart views unless the warehouse already has every one of them as
+    `warehouse.marts` defines them now (`audit_derived_objects`); True when they were."""
+    table = AuditDerivedObjects.__table__
+    fingerprint = marts_fingerprint(conn.dialect.name)
+    recorded = conn.execute(
+        sa.select(table.c.fingerprint).where(table.c.name == MART_VIEWS)).scalar_one_or_none()
+    if recorded == fingerprint and not missing_views(conn):
+        return False
+    create_marts(conn)
+    conn.execute(sa.delete(table).where(table.c.name == MART_VIEWS))
+    conn.execute(sa.insert(table).values(name=MART_VIEWS, fingerprint=fingerprint,
+                                         created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None)))
+    return True
 
 
 def sync_reference_data(conn: Connection) -> None:

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+import warehouse.schema
 from countyflow.reference import counties
 from countyflow.reference.calendar import submission_calendar
-from tests.warehouse.backends import SqlNames
+from tests.warehouse.backends import SqlNames, empty_warehouse_url
 from warehouse.engine import make_engine
 from warehouse.layout import AUDIT, DW, MARTS_SCHEMA, physical_schemas
 from warehouse.marts import VIEWS
-from warehouse.models import Base
-from warehouse.schema import date_frame, ensure_warehouse
+from warehouse.models import AuditDerivedObjects, Base
+from warehouse.schema import MART_VIEWS, date_frame, ensure_mart_views, ensure_warehouse
 
 COUNTED = ("dim_date", "dim_period", "dim_county", "dim_department", "dim_vocational_track",
            "dim_volunteer_source", "ref_calendar")
@@ -70,6 +73,66 @@ def test_ensure_warehouse_is_idempotent(warehouse_url: str) -> None:
                 f"SELECT COUNT(*) FROM {names['dim_department']} "
                 "WHERE department_group = 'surgical'"
             )).scalar_one() == 3
+    finally:
+        engine.dispose()
+
+
+def test_mart_views_are_recreated_only_when_they_changed_or_went_missing(
+    warehouse_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    derived = AuditDerivedObjects.__table__
+    with warehouse_engine.begin() as conn:  # ensured by the fixture: recorded, nothing to do
+        recorded = conn.execute(sa.select(derived.c.fingerprint).where(
+            derived.c.name == MART_VIEWS)).scalar_one()
+        assert ensure_mart_views(conn) is False
+
+    mart = SqlNames(warehouse_engine)["mart_city_kpi"]
+    with warehouse_engine.begin() as conn:  # someone dropped a view: it comes back
+        conn.execute(sa.text(f"DROP VIEW {mart}"))
+        assert ensure_mart_views(conn) is True
+        assert conn.execute(sa.text(f"SELECT COUNT(*) FROM {mart}")).scalar_one() >= 0
+
+    # a release whose views differ: recreated once, its fingerprint recorded
+    monkeypatch.setattr(warehouse.schema, "marts_fingerprint", lambda dialect: "f" * 64)
+    with warehouse_engine.begin() as conn:
+        assert ensure_mart_views(conn) is True
+        assert ensure_mart_views(conn) is False
+        assert conn.execute(sa.select(derived.c.fingerprint)).scalars().all() == ["f" * 64]
+    assert recorded != "f" * 64
+
+
+@pytest.mark.postgres
+def test_a_run_that_changes_no_view_does_not_wait_for_a_bi_reader(tmp_path: Path) -> None:
+    """A BI session reading a mart holds a lock that `CREATE OR REPLACE VIEW` must wait for:
+    a run with the same views must not replace them. (PostgreSQL only: a DuckDB file is
+    opened by one process, so no BI reader is there during a run.)"""
+    with empty_warehouse_url("postgresql", tmp_path) as url:
+        _ensure_beside_a_reader(url)
+
+
+def _ensure_beside_a_reader(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        ensure_warehouse(engine)
+        mart = SqlNames(engine)["mart_city_kpi"]
+        with engine.connect() as reader:
+            reader.execute(sa.text(f"SELECT COUNT(*) FROM {mart}")).scalar_one()  # lock held
+            finished = threading.Event()
+            failed: list[BaseException] = []
+
+            def ensure() -> None:
+                try:
+                    ensure_warehouse(engine)
+                except BaseException as exc:  # reported below, not lost in the thread
+                    failed.append(exc)
+                finally:
+                    finished.set()
+
+            threading.Thread(target=ensure, daemon=True).start()
+            done = finished.wait(timeout=60)
+            reader.rollback()  # releases the reader's lock, whichever way it went
+        finished.wait(timeout=60)
+        assert done and not failed, failed
     finally:
         engine.dispose()
 

@@ -33,6 +33,7 @@ role (`current_user`), see `warehouse.access`.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from collections.abc import Mapping
@@ -394,6 +395,26 @@ def create_marts(conn: Connection) -> None:
         _ddl(conn, f"COMMENT ON VIEW {view} IS {_literal(mart.comment())}")
         for column in mart.column_docs:  # DuckDB forgets them when the view is replaced
             _ddl(conn, f"COMMENT ON COLUMN {view}.{column.name} IS {_literal(column.comment())}")
+
+
+def marts_fingerprint(dialect_name: str) -> str:
+    """SHA-256 of everything `create_marts` writes on this backend: each view's name,
+    query and comments, in creation order."""
+    digest = hashlib.sha256()
+    for mart in VIEWS.values():
+        parts = (mart.view_for(dialect_name), mart.sql_for(dialect_name), mart.comment(),
+                 *(f"{column.name}: {column.comment()}" for column in mart.column_docs))
+        for part in parts:
+            digest.update(part.encode("utf-8"))
+            digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def missing_views(conn: Connection) -> list[str]:
+    """The views of `VIEWS` the warehouse does not have (e.g. one dropped by hand)."""
+    schema = None if folds_schemas(conn.dialect.name) else MARTS_SCHEMA
+    existing = set(sa.inspect(conn).get_view_names(schema=schema))
+    return [name for name in VIEWS if name not in existing]
 
 
 def _replace_view_keeping_access(conn: Connection, view: str, sql: str) -> None:
