@@ -25,16 +25,20 @@ city KPIs it sees are its county's). The owner must not be a superuser or have B
 rights instead, and `bi_reader` would then need SELECT on the facts.)
 
 Everything is idempotent: roles are created when missing (an existing role's LOGIN and
-password are left alone), policies and functions are replaced, grants re-applied. Run it
+password are left alone), policies and functions are replaced, grants re-applied. Roles
+belong to the cluster, so two databases secured at the same moment may both try to create
+them: the one that loses applies its plan again (`apply_access`). Run it
 again after an upgrade that adds tables or marts, and after changing counties.csv.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -307,10 +311,33 @@ def apply_access(engine: Engine, plan: AccessPlan) -> None:
                           "is protected by its file's permissions")
 
     ensure_warehouse(engine)
-    with engine.begin() as conn:
-        for statement in plan.statements():
-            if not statement.startswith("--"):
-                _execute(conn, statement)
+    for attempt in range(1, APPLY_TRIES + 1):
+        try:
+            with engine.begin() as conn:
+                for statement in plan.statements():
+                    if not statement.startswith("--"):
+                        _execute(conn, statement)
+            return
+        except sa.exc.DBAPIError as exc:
+            if attempt == APPLY_TRIES or not _lost_a_race_for_roles(exc):
+                raise
+            time.sleep(0.2 * attempt)
+
+
+APPLY_TRIES = 5
+"""How often the plan is applied when another database's plan changed the same roles at the
+same moment (the plan is idempotent: the next try finds them and carries on)."""
+
+
+def _lost_a_race_for_roles(exc: sa.exc.DBAPIError) -> bool:
+    """Roles, their memberships and comments belong to the whole cluster, not to one
+    database: a plan applied to another database at the same time may have created or
+    changed the same ones after this transaction looked (PostgreSQL then reports a duplicate
+    key of its role catalogs, or a catalog row updated concurrently)."""
+    message = str(exc.orig)
+    if isinstance(exc.orig, psycopg.errors.UniqueViolation):
+        return "pg_auth" in message  # pg_authid (roles), pg_auth_members (memberships)
+    return isinstance(exc.orig, psycopg.errors.InternalError_) and "concurrently" in message
 
 
 def _execute(conn: Connection, statement: str) -> None:

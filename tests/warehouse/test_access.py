@@ -391,3 +391,67 @@ def test_a_view_added_by_an_upgrade_gets_the_owner_and_readers_of_the_marts(
     assert {owner for owner, _, _ in after} == {secured.plan.loader}
     assert {grantee for _, grantee, privilege in after if privilege == "SELECT"} >= {
         secured.plan.bi_reader, *secured.plan.county_roles.values()}
+
+
+def test_two_databases_of_one_cluster_secured_at_once_both_succeed(tmp_path: Path) -> None:
+    """Roles belong to the whole cluster: while one database's `grants --apply` has created
+    them (not yet committed), another's waits for it and then finds them taken. The second
+    one tries again and succeeds instead of failing on a duplicate role."""
+    import threading
+
+    require_postgres()
+    prefix = f"cft{uuid.uuid4().hex[:8]}_"
+    plan = AccessPlan(CODES[:2], prefix=prefix, logins={f"{prefix}viewer": f"{prefix}bi_reader"})
+    urls = [create_pg_database(), create_pg_database()]
+    engines = [make_engine(url) for url in urls]
+    try:
+        for engine in engines:
+            ensure_warehouse(engine)
+        failed: list[BaseException] = []
+        with engines[0].connect() as first:
+            with first.begin():
+                for statement in plan.statements():  # the first apply, left open
+                    if not statement.startswith("--"):
+                        first.exec_driver_sql(statement.replace("%", "%%"))
+
+                def second() -> None:
+                    try:
+                        apply_access(engines[1], plan)
+                    except BaseException as exc:  # reported below, not lost in the thread
+                        failed.append(exc)
+
+                thread = threading.Thread(target=second)
+                thread.start()
+                _wait_until_blocked(engines[0], urls[1])
+            thread.join(timeout=120)  # the first committed when its block ended
+        assert not thread.is_alive()
+        assert not failed, failed
+        for engine in engines:
+            with engine.connect() as conn:
+                assert conn.exec_driver_sql(
+                    "SELECT pg_has_role(%(login)s, %(role)s, 'MEMBER')",
+                    {"login": f"{prefix}viewer", "role": plan.bi_reader}).scalar_one()
+    finally:
+        for engine in engines:
+            engine.dispose()
+        for url in urls:
+            drop_pg_database(url)
+        for role in [f"{prefix}viewer", *plan.group_roles]:
+            admin_execute(f"DROP ROLE IF EXISTS {role}")
+
+
+def _wait_until_blocked(engine: Engine, url: str, seconds: float = 60) -> None:
+    """Until a session of `url`'s database waits for a lock (the second apply)."""
+    import time
+
+    database = make_url(url).database
+    deadline = time.monotonic() + seconds
+    with engine.connect() as conn:
+        while time.monotonic() < deadline:
+            waiting = conn.exec_driver_sql(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = %(d)s "
+                "AND wait_event_type = 'Lock'", {"d": database}).scalar_one()
+            if waiting:
+                return
+            time.sleep(0.05)
+    raise AssertionError(f"the second apply never waited for the first ({seconds} s)")
