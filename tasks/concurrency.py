@@ -185,8 +185,11 @@ def _beating(name: str, holder: SlotHolder, logger: LoggerLike) -> Iterator[None
                     if not stop.is_set():
                         logger.warning("Could not renew warehouse slot %s: %s", name, exc)
 
-    with get_client(sync_client=True) as client:
-        _write_holder(client, name, holder)
+    try:
+        with get_client(sync_client=True) as client:
+            _write_holder(client, name, holder)
+    except PrefectHTTPStatusError as exc:  # the first beat writes it 5 s later
+        logger.warning("Could not record the holder of warehouse slot %s yet: %s", name, exc)
     beater = threading.Thread(target=beat, name=f"{name}-beat", daemon=True)
     beater.start()
     try:
@@ -194,9 +197,22 @@ def _beating(name: str, holder: SlotHolder, logger: LoggerLike) -> Iterator[None
     finally:
         stop.set()
         beater.join(timeout=HOLDER_BEAT_SECONDS * 2)
+        _release(name, holder, logger)
+
+
+def _release(name: str, holder: SlotHolder, logger: LoggerLike) -> None:
+    """Give the slot back and remove the holder's record. The run's work is done and
+    committed by now, so an API that cannot take the release (busy past the client's
+    retries) costs a warning, not the run: the lease lapses by itself within
+    `PREFECT_LEASE_SECONDS`, and a waiter frees the slot of a holder whose record stopped
+    changing (`HolderWatch`)."""
+    try:
         with get_client(sync_client=True) as client:
             client.release_concurrency_slots_with_lease(UUID(holder.lease_id))
             _forget_holder(client, name, holder.lease_id)
+    except PrefectHTTPStatusError as exc:
+        logger.warning("Could not release warehouse slot %s (%s); it frees itself within "
+                       "%.0f s", name, exc, PREFECT_LEASE_SECONDS)
 
 
 def _holder_variable(name: str) -> str:

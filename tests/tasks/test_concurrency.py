@@ -121,3 +121,56 @@ def test_another_api_error_still_fails_the_run(monkeypatch: pytest.MonkeyPatch) 
         module._wait_for_slot(Broken(0), "countyflow-warehouse-abc", "duckdb:///wh",  # type: ignore[arg-type]
                               logging.getLogger("test-slot"))
     assert raised.value.response.status_code == 500
+
+
+def _busy(url: str) -> PrefectHTTPStatusError:
+    request = httpx.Request("POST", url)
+    response = httpx.Response(503, request=request, json={"exception_message": "Service Unavailable"})
+    return PrefectHTTPStatusError.from_httpx_error(
+        httpx.HTTPStatusError("busy", request=request, response=response))
+
+
+class BusyAtBothEnds:
+    """A Prefect client whose API is busy when the holder is first recorded and when the
+    slot is given back."""
+
+    def __init__(self) -> None:
+        self.released = 0
+
+    def __enter__(self) -> BusyAtBothEnds:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+    def read_variable_by_name(self, name: str) -> None:
+        return None
+
+    def create_variable(self, variable: object) -> None:
+        raise _busy("http://api/variables/")
+
+    def release_concurrency_slots_with_lease(self, lease_id: UUID) -> None:
+        self.released += 1
+        raise _busy("http://api/v2/concurrency_limits/leases/release")
+
+
+def test_a_busy_api_at_either_end_of_the_run_costs_a_warning_not_the_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The run's work is committed when the slot is given back: a release the API cannot
+    take (the lease then lapses by itself) must not fail it."""
+    api = BusyAtBothEnds()
+    monkeypatch.setattr(module, "get_client", lambda sync_client: api)
+    warnings: list[str] = []
+    logger = logging.getLogger("test-slot")
+    monkeypatch.setattr(logger, "warning", lambda message, *args: warnings.append(message % args))
+    holder = module.SlotHolder(lease_id=str(LEASE), host="here", pid=1, since="2026-12-07T00:00:00+00:00",
+                               flow_run_id=None, flow_run_name=None)
+    ran = []
+
+    with module._beating("countyflow-warehouse-abc", holder, logger):
+        ran.append("body")
+
+    assert ran == ["body"] and api.released == 1
+    assert any("Could not record the holder" in w for w in warnings)
+    assert any("Could not release warehouse slot countyflow-warehouse-abc" in w for w in warnings)
