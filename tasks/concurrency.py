@@ -118,19 +118,17 @@ def _wait_for_slot(client: SyncPrefectClient, name: str, where: str, logger: Log
         except PrefectHTTPStatusError as exc:
             if exc.response.status_code != HTTP_BUSY:
                 raise
-            busy, holder = True, None
+            held_by = "the Prefect API, busy"
         else:
-            busy = False
+            gone = watch.gone(holder, time.monotonic())
+            if gone is not None:
+                logger.warning("Warehouse slot %s: its holder (%s) is gone: %s. Freeing the slot.",
+                               name, holder.describe() if holder else "unrecorded", gone)
+                _free_slot(client, name, holder)
+                continue
+            held_by = holder.describe() if holder else "a run that has not said who it is"
         now = time.monotonic()
         waited = now - started
-        gone = None if busy else watch.gone(holder, now)
-        if gone is not None:
-            logger.warning("Warehouse slot %s: its holder (%s) is gone: %s. Freeing the slot.",
-                           name, holder.describe() if holder else "unrecorded", gone)
-            _free_slot(client, name, holder)
-            continue
-        held_by = ("the Prefect API, busy" if busy
-                   else holder.describe() if holder else "a run that has not said who it is")
         if waited >= WAIT_FOR_WAREHOUSE_SECONDS:
             raise TimeoutError(f"warehouse slot {name} ({where}) still held by {held_by} after {waited:.0f} s")
         if now >= next_note:

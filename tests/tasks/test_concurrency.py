@@ -70,6 +70,17 @@ def test_the_wrapper_keeps_the_flow_signature() -> None:
     assert check_completeness.fn.__name__ == "check_completeness"
 
 
+def _http_error(status: int, url: str) -> PrefectHTTPStatusError:
+    """What Prefect's client raises when the API answers `status`."""
+    request = httpx.Request("POST", url)
+    response = httpx.Response(status, request=request, json={"exception_message": "…"})
+    return PrefectHTTPStatusError.from_httpx_error(
+        httpx.HTTPStatusError(str(status), request=request, response=response))
+
+
+INCREMENT_URL = "http://api/v2/concurrency_limits/increment-with-lease"
+
+
 class BusyThenFreeApi:
     """A Prefect client whose API answers 503 (busy) `busy_answers` times, then grants the slot."""
 
@@ -80,10 +91,7 @@ class BusyThenFreeApi:
     def increment_concurrency_slots_with_lease(self, **_: object) -> httpx.Response:
         self.tries += 1
         if self.tries <= self.busy_answers:
-            request = httpx.Request("POST", "http://api/v2/concurrency_limits/increment-with-lease")
-            response = httpx.Response(503, request=request, json={"exception_message": "Service Unavailable"})
-            raise PrefectHTTPStatusError.from_httpx_error(
-                httpx.HTTPStatusError("busy", request=request, response=response))
+            raise _http_error(503, INCREMENT_URL)
         return httpx.Response(200, json={"lease_id": str(LEASE)})
 
     def read_variable_by_name(self, name: str) -> None:
@@ -111,23 +119,13 @@ def test_a_busy_api_is_waited_for_like_a_held_slot(monkeypatch: pytest.MonkeyPat
 def test_another_api_error_still_fails_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
     class Broken(BusyThenFreeApi):
         def increment_concurrency_slots_with_lease(self, **_: object) -> httpx.Response:
-            request = httpx.Request("POST", "http://api/v2/concurrency_limits/increment-with-lease")
-            response = httpx.Response(500, request=request)
-            raise PrefectHTTPStatusError.from_httpx_error(
-                httpx.HTTPStatusError("broken", request=request, response=response))
+            raise _http_error(500, INCREMENT_URL)
 
     monkeypatch.setattr(module.time, "sleep", lambda _: None)
     with pytest.raises(PrefectHTTPStatusError) as raised:
         module._wait_for_slot(Broken(0), "countyflow-warehouse-abc", "duckdb:///wh",  # type: ignore[arg-type]
                               logging.getLogger("test-slot"))
     assert raised.value.response.status_code == 500
-
-
-def _busy(url: str) -> PrefectHTTPStatusError:
-    request = httpx.Request("POST", url)
-    response = httpx.Response(503, request=request, json={"exception_message": "Service Unavailable"})
-    return PrefectHTTPStatusError.from_httpx_error(
-        httpx.HTTPStatusError("busy", request=request, response=response))
 
 
 class BusyAtBothEnds:
@@ -147,11 +145,11 @@ class BusyAtBothEnds:
         return None
 
     def create_variable(self, variable: object) -> None:
-        raise _busy("http://api/variables/")
+        raise _http_error(503, "http://api/variables/")
 
     def release_concurrency_slots_with_lease(self, lease_id: UUID) -> None:
         self.released += 1
-        raise _busy("http://api/v2/concurrency_limits/leases/release")
+        raise _http_error(503, "http://api/v2/concurrency_limits/leases/release")
 
 
 def test_a_busy_api_at_either_end_of_the_run_costs_a_warning_not_the_run(
