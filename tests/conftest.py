@@ -13,18 +13,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
 
+from countyflow.commands.prefect_server import PrefectServer, api_answers
 from tests.postgres import create_pg_database, drop_pg_database, postgres_unavailable
 
 # Prefect's server must never try to reach the internet from tests.
@@ -40,9 +37,10 @@ SERVER_ATTEMPTS = 2
 owns it) before the flow tests are given up on."""
 
 
-class SessionServer:
-    """`uvicorn prefect.server.api.server:create_app` on a free port with a throw-away
-    database: what `prefect_test_harness` starts, but owned by the pytest controller.
+class SessionServer(PrefectServer):
+    """The Prefect server `countyflow run` starts for itself (`PrefectServer`), owned by the
+    pytest controller, with a throw-away Prefect home and database: what
+    `prefect_test_harness` starts.
 
     Its database is a throw-away PostgreSQL database when the tests' PostgreSQL answers (CI
     always), SQLite otherwise: with three workers' flow runs and their `countyflow run`
@@ -51,9 +49,7 @@ class SessionServer:
 
     def __init__(self) -> None:
         self.home = Path(tempfile.mkdtemp(prefix="countyflow-prefect-"))
-        self.port = _free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-        self.starts = 0
+        super().__init__(log=self.home / "server.log")
         self._pg_database: str | None = None
 
     def _database_url(self) -> str:
@@ -64,62 +60,16 @@ class SessionServer:
         return make_url(self._pg_database).set(drivername="postgresql+asyncpg").render_as_string(
             hide_password=False)
 
-    @property
-    def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api"
-
     def start(self) -> None:
-        self.starts += 1
-        env = {**os.environ, "PREFECT_HOME": str(self.home),
-               "PREFECT_SERVER_DATABASE_CONNECTION_URL": self._database_url(),
-               "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
-        env.pop("PREFECT_API_URL", None)
-        # Its output to a file, not a pipe: nobody reads a pipe while the server runs, and a
-        # full one would stop it mid-session.
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
-                 "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "error",
-                 "--lifespan", "on"],
-                env=env, stdout=subprocess.DEVNULL, stderr=log,
-            )
-
-    @property
-    def log(self) -> Path:
-        return self.home / "server.log"
-
-    def died(self) -> str | None:
-        """Why the server process ended, or None while it runs."""
-        if self.process is None or self.process.poll() is None:
-            return None
-        said = self.log.read_text(errors="replace").strip()[-500:] if self.log.exists() else ""
-        return f"exited with code {self.process.returncode}: {said}"
+        self.environment = {"PREFECT_HOME": str(self.home),
+                            "PREFECT_SERVER_DATABASE_CONNECTION_URL": self._database_url()}
+        super().start()
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        super().stop()
         shutil.rmtree(self.home, ignore_errors=True)
         if self._pg_database is not None:
             drop_pg_database(self._pg_database)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _answers(api_url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{api_url}/health", timeout=5) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
 
 
 _SERVER = pytest.StashKey[SessionServer]()
@@ -178,7 +128,7 @@ def prefect_harness(pytestconfig: pytest.Config) -> Iterator[None]:
     server = pytestconfig.stash.get(_SERVER, None)
     failures: list[str] = []
     deadline = time.monotonic() + SERVER_WAIT_SECONDS
-    while not _answers(api_url):
+    while not api_answers(api_url):
         why = server.died() if server is not None else None
         if why is not None and server is not None and server.starts < SERVER_ATTEMPTS:
             failures.append(why)

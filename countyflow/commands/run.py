@@ -11,6 +11,7 @@ import logging
 import os
 
 from countyflow.commands.console import console, frame_table, submission_progress
+from countyflow.commands.prefect_server import PrefectServerDidNotStart, prefect_api_for_this_run
 from countyflow.pipeline import outcomes_frame, summarise_outcomes
 from countyflow.settings import Settings
 from warehouse.engine import WarehouseBusyError, permanent_problem
@@ -25,9 +26,6 @@ _PREFECT_STARTUP_FAILED = "ephemeral Prefect API server"
 
 def run_pipeline(settings: Settings) -> int:
     """Run the ingest flow; see the module docstring for the exit codes."""
-    # lazy: Prefect and the flow load only when a run starts (status and demo import this module)
-    from flows.ingest import ingest_flow_for
-
     problem = warehouse_problem(settings)
     if problem is not None:  # retrying cannot fix it: say so now, not after minutes
         console.print(f"[red]countyflow run did not start:[/] {problem}")
@@ -38,14 +36,18 @@ def run_pipeline(settings: Settings) -> int:
         console.print(f"[red]countyflow run did not start:[/] {problem}")
         return EXIT_USAGE
     try:  # the DuckDB file is opened inside the flow, after its warehouse slot (prepare_warehouse)
-        with submission_progress():
-            outcomes = ingest_flow_for(settings)(settings)  # the flow makes folders absolute
+        with prefect_api_for_this_run():
+            # lazy, and inside: Prefect and the flow load while the temporary server starts
+            from flows.ingest import ingest_flow_for
+
+            with submission_progress():
+                outcomes = ingest_flow_for(settings)(settings)  # the flow makes folders absolute
     except WarehouseBusyError as exc:
         console.print(f"[red]countyflow run did not start:[/] {_redact(str(exc), settings)}")
         return EXIT_WAREHOUSE_BUSY
     except Exception as exc:  # the pipeline itself failed: say what, never the secret URL
         console.print(f"[red]countyflow run failed:[/] {type(exc).__name__}: {_redact(str(exc), settings)}")
-        if _PREFECT_STARTUP_FAILED in str(exc):
+        if isinstance(exc, PrefectServerDidNotStart) or _PREFECT_STARTUP_FAILED in str(exc):
             console.print(
                 "The temporary Prefect server did not start in time. Raise "
                 "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS (now "

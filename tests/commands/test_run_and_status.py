@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from countyflow.cli import app
+from countyflow.commands.prefect_server import PrefectServerDidNotStart
 from countyflow.demo import plan_demo_submissions, write_submissions
 
 pytestmark = pytest.mark.flow
@@ -80,14 +81,18 @@ def test_run_refuses_a_landing_zone_it_cannot_read(tmp_path: Path, kind: str) ->
     assert not warehouse.exists()
 
 
+@pytest.mark.parametrize("failure", [
+    PrefectServerDidNotStart("the temporary Prefect server did not answer at http://127.0.0.1:1/api within 180 s"),
+    RuntimeError("Timed out while attempting to connect to ephemeral Prefect API server."),  # Prefect's own
+], ids=["ours", "prefects"])
 def test_a_prefect_server_that_does_not_start_says_what_to_do(
-    tmp_path: Path, small_landing: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, small_landing: Path, monkeypatch: pytest.MonkeyPatch, failure: Exception
 ) -> None:
     import flows.ingest
 
     def never_starts(_settings: object) -> object:
         def flow(_settings: object) -> object:
-            raise RuntimeError("Timed out while attempting to connect to ephemeral Prefect API server.")
+            raise failure
         return flow
 
     monkeypatch.setattr(flows.ingest, "ingest_flow_for", never_starts)
