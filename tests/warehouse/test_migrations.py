@@ -20,12 +20,14 @@ from alembic.migration import MigrationContext
 from polars.testing import assert_frame_equal
 from sqlalchemy.engine import Engine
 
+from countyflow.transform import transform_submission
 from tests.warehouse import builders as b
 from tests.warehouse.backends import BACKEND_PARAMS, empty_warehouse_url, sql_name
 from tests.warehouse.sample import load_sample
 from warehouse import migrate
 from warehouse.engine import make_engine
 from warehouse.layout import SCHEMAS
+from warehouse.load import record_submission
 from warehouse.marts import MARTS, VIEWS, read_mart
 from warehouse.models import NAMING_CONVENTION, Base, referenced_column
 from warehouse.schema import ensure_warehouse
@@ -206,42 +208,51 @@ def _facts_by_submission(engine: Engine, keyed: bool) -> dict[str, list[tuple[An
     return rows
 
 
+def _ledger_keys(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            f"SELECT submission_id, submission_key FROM {sql_name(conn, 'audit_submission')}")
+        return {submission_id: key for submission_id, key in rows}
+
+
 def test_upgrade_to_submission_keys_keeps_every_fact_with_its_submission(
     empty_url: str,
 ) -> None:
-    """0004 → 0005 on a warehouse holding submissions: the ledger numbers them in the
-    order they were processed, every fact row names the same submission through its key
-    as it did by its id, and the next submission recorded gets the next key."""
-    build_at_revision_with_sample(empty_url, BEFORE_SUBMISSION_KEY)
+    """0004 → 0005 on a warehouse holding submissions: every fact row names the same
+    submission through its key as it did by its id; the ledger numbers submissions in the
+    order they were first recorded, as the sequence did (a held submission recorded again
+    after a later one keeps its place), and the next one recorded gets the next key."""
     engine = make_engine(empty_url)
     try:
+        ensure_warehouse(engine)
+        load_sample(engine)
+        days = b.valid_frame("childcare_daily", [b.attendance("ZY-001", dt.date(2024, 7, 8), 12)])
+        held = b.ref("childcare_daily", "2024-summer")
+        record_submission(engine, held, b.waiting(days), None)
+        b.load(engine, "childcare_volunteers", "2024-summer", [b.volunteer("ZY-001", "school_staff", 2)])
+        facts = transform_submission("childcare_daily", days, held)
+        assert record_submission(engine, held, b.accepted(days), facts) == "accepted"
+        numbered = _ledger_keys(engine)
+        assert sorted(numbered.values()) == list(range(1, len(numbered) + 1))
+        with engine.begin() as conn:
+            migrate.downgrade(conn, BEFORE_SUBMISSION_KEY)
+
         before = _facts_by_submission(engine, keyed=False)
         assert all(before.values()), {name: len(rows) for name, rows in before.items()}
         with engine.begin() as conn:
-            ledger = sql_name(conn, "audit_submission")
-            processed = conn.exec_driver_sql(
-                f"SELECT submission_id FROM {ledger} ORDER BY processed_at, submission_id"
-            ).scalars().all()
             migrate.upgrade(conn, "0005_submission_key")
         assert _facts_by_submission(engine, keyed=True) == before
-        with engine.connect() as conn:
-            numbered = conn.exec_driver_sql(
-                f"SELECT submission_key, submission_id FROM {ledger} ORDER BY submission_key"
-            ).all()
-        assert numbered == list(enumerate(processed, start=1))
+        assert _ledger_keys(engine) == numbered
 
         ensure_warehouse(engine)  # and on to head, if there is more
-        submission, status = b.load(engine, "childcare_daily", "2024-summer",
-                                    [b.attendance("ZY-001", dt.date(2024, 7, 8), 12)])
-        assert status == "accepted"
-        with engine.connect() as conn:
-            key = conn.exec_driver_sql(
-                f"SELECT submission_key FROM {ledger} WHERE submission_id = "
-                f"'{submission.submission_id}'").scalar_one()
-            assert key == len(processed) + 1
-            assert conn.exec_driver_sql(
-                f"SELECT COUNT(*) FROM {sql_name(conn, 'fact_childcare_daily')} "
-                f"WHERE submission_key = {key}").scalar_one() == 1
+        later, status = b.load(engine, "childcare_daily", "2024-summer",
+                               [b.attendance("ZY-002", dt.date(2024, 7, 9), 7)],
+                               name="later.csv", modified=b.T0 + dt.timedelta(days=1))
+        assert status == "accepted"  # and replaces the held one's facts, found by its key
+        assert _ledger_keys(engine)[later.submission_id] == len(numbered) + 1
+        daily = [row[0] for row in _facts_by_submission(engine, keyed=True)["fact_childcare_daily"]
+                 if row[0] in (held.submission_id, later.submission_id)]
+        assert daily == [later.submission_id]
     finally:
         engine.dispose()
 

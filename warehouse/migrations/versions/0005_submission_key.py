@@ -11,8 +11,10 @@ binary COPY was ~1.5 × faster with a `bigint` submission key (BENCHMARKS.md).
 
 - `audit_submission` gets `submission_key` BIGINT NOT NULL UNIQUE, whose default is the
   sequence `audit_submission_key_seq`. Existing submissions are numbered 1…n in the order
-  they were processed (`processed_at`, then `submission_id`: the same numbers on every
-  copy of a warehouse), and the sequence goes on from n + 1. `submission_id` stays the
+  their rows were first inserted, as the sequence would have numbered them
+  (`first_seen_at`, not `processed_at`, which a held submission's later recording moved;
+  then `submission_id`: the same numbers on every copy of a warehouse), and the sequence
+  goes on from n + 1. `submission_id` stays the
   ledger's primary key, and `audit_issue` keeps naming submissions by it.
 - Each fact table gets the key of its rows' submission, found through the ledger, in
   place of `submission_id`; its primary key becomes (submission_key, source_row). A fact
@@ -47,7 +49,7 @@ _DW, _AUDIT = "dw", "audit"
 _LEDGER, _ISSUES = "audit_submission", "audit_issue"
 _SEQUENCE = "audit_submission_key_seq"
 _KEY, _ID = "submission_key", "submission_id"
-_NUMBERED = "row_number() OVER (ORDER BY processed_at, submission_id)"
+_NUMBERED = "row_number() OVER (ORDER BY first_seen_at, submission_id)"
 """The key of each submission already in the ledger: deterministic, as the docstring says."""
 
 _S, _B, _I, _D, _F, _T = sa.String, sa.BigInteger, sa.Integer, sa.Date, sa.Double, sa.DateTime
