@@ -16,7 +16,7 @@ Adding a backend means one more `Backend` here and the code paths its answers se
 | the quality gate's connection | a dialect that buffers results (GX and duckdb-engine) | as is |
 | identity of the warehouse (`warehouse_key`) | the file's real path | the server's system identifier + database |
 | after a run (`warehouse.engine.checkpoint`) | CHECKPOINT: the file alone is the warehouse | nothing |
-| a foreign key added by a migration | the table is rebuilt | ALTER TABLE |
+| a migration changing a table's constraints (foreign, primary or unique key, NOT NULL) | the table is rebuilt | ALTER TABLE |
 """
 
 from __future__ import annotations
@@ -53,8 +53,9 @@ class Backend:
     gx_buffers_results: bool
     """The quality gate connects through a dialect that fetches every result at once
     (`warehouse.quality`: GX reads results after closing its connection)."""
-    alters_foreign_keys: bool = True
-    """Adds and drops foreign keys on an existing table (else the table is rebuilt)."""
+    alters_constraints: bool = True
+    """Adds and drops the constraints of an existing table — foreign, primary and unique
+    keys, NOT NULL — also on a table another references (else the table is rebuilt)."""
     driver: str | None = None
     """The only DBAPI driver countyflow connects with (None: the dialect's own)."""
     identity_queries: tuple[str, ...] = ()
@@ -73,7 +74,7 @@ class Backend:
 DUCKDB = Backend(
     name="duckdb", folds_schemas=True, version_table_schema=None, is_file=True,
     advisory_locks=False, roles=False, registers_arrow=True, gx_buffers_results=True,
-    alters_foreign_keys=False, checkpoint_sql="CHECKPOINT",
+    alters_constraints=False, checkpoint_sql="CHECKPOINT",
 )
 POSTGRESQL = Backend(
     name="postgresql", folds_schemas=False, version_table_schema="public", is_file=False,

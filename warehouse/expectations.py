@@ -26,6 +26,9 @@ Checks are derived, not hand-listed per table:
   exactly `rows_loaded` fact rows and facts belong only to current accepted
   submissions; mart totals equal fact totals (each mart's `[[reconciles]]`).
 
+Fact rows hold their submission's ledger key (`submission_key`); the rows a failed check
+shows name the submission by its hash (`submission_id`), joined from the ledger.
+
 GX has no foreign-key, cross-table or SQL-regex expectation that works on every backend
 here, so those checks are `UnexpectedRowsExpectation`s: portable SQL (the common subset
 of DuckDB and PostgreSQL) over the `{batch}` table that returns the offending rows.
@@ -58,6 +61,7 @@ Severity = Literal["error", "warning"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning")
 
 _LEDGER = "audit_submission"
+_LEDGER_KEY = "submission_key"  # the ledger's number for a submission, which facts carry
 _ACCEPTED_SQL = ", ".join(f"'{status}'" for status in ACCEPTED_STATUSES)
 
 
@@ -217,10 +221,35 @@ def _rows(
                  {"unexpected_rows_query": query}, description, severity)
 
 
-def _row_id(table: sa.Table, alias: str, *more: str) -> str:
-    """The primary-key columns of `table` and `more`, to name offending rows."""
-    names = dict.fromkeys([*(c.name for c in table.primary_key.columns), *more])
-    return ", ".join(f"{alias}.{_q(name)}" for name in names)
+def _ledger_key(table: sa.Table) -> str | None:
+    """The column of `table` naming its rows' submission by the ledger's key (a fact's
+    `submission_key`); None when it has none."""
+    for column in table.columns:
+        target = referenced_column(column)
+        if target is not None and (target.table.name, target.name) == (_LEDGER, _LEDGER_KEY):
+            return column.name
+    return None
+
+
+def _row_id(table: sa.Table, alias: str, *more: str) -> tuple[str, str]:
+    """How offending rows of `table` are named: the columns to select (its primary key,
+    then `more`) and the join they need (empty, or a `LEFT JOIN` to put after the query's
+    own joins). A fact row's submission is shown by its hash, `submission_id`, read from
+    the ledger, as the clerk's report and the ledger show it: the ledger's key the row
+    holds means nothing to a human. A check of that key itself (`more` names it) shows
+    the key: its offending rows have no ledger row to read."""
+    names = list(dict.fromkeys([*(c.name for c in table.primary_key.columns), *more]))
+    columns = [f"{alias}.{_q(name)}" for name in names]
+    key = _ledger_key(table)
+    if key is None or key in more:
+        return ", ".join(columns), ""
+    shown = f"s.{_q('submission_id')}"
+    if key in names:
+        columns[names.index(key)] = shown
+    else:
+        columns.insert(0, shown)
+    return (", ".join(columns),
+            f"LEFT JOIN {_LEDGER} AS s ON s.{_q(_LEDGER_KEY)} = {alias}.{_q(key)}")
 
 
 def _column(
@@ -385,10 +414,11 @@ def reference_checks(table: sa.Table, ref: Reference) -> Iterator[Check]:
         kind = "foreign key"
     else:
         kind = "declared reference, guaranteed by the loader (no foreign key)"
+    row_id, named = _row_id(table, "b", ref.column)
     yield _rows(
         f"{ref.table}.{ref.column}.in_{ref.ref_table}", ref.table, ref.column,
-        f"""SELECT {_row_id(table, "b", ref.column)} FROM {{batch}} AS b
-            LEFT JOIN {_q(ref.ref_table)} AS r ON r.{rc} = b.{c}
+        f"""SELECT {row_id} FROM {{batch}} AS b
+            LEFT JOIN {_q(ref.ref_table)} AS r ON r.{rc} = b.{c} {named}
             WHERE b.{c} IS NOT NULL AND r.{rc} IS NULL""",
         f"every {ref.table}.{ref.column} has a matching {ref.ref_table} row ({kind})",
     )
@@ -402,11 +432,12 @@ def date_key_checks(table: sa.Table, refs: Sequence[Reference]) -> Iterator[Chec
         date_column = ref.column.removesuffix("_key")
         if date_column == ref.column or date_column not in table.columns:
             continue
+        row_id, named = _row_id(table, "b", date_column, ref.column)
         yield _rows(
             f"{table.name}.{ref.column}.matches_{date_column}", table.name, ref.column,
-            f"""SELECT {_row_id(table, "b", date_column, ref.column)}
+            f"""SELECT {row_id}
                 FROM {{batch}} AS b
-                JOIN dim_date AS d ON d.date_key = b.{_q(ref.column)}
+                JOIN dim_date AS d ON d.date_key = b.{_q(ref.column)} {named}
                 WHERE d.{_q("date")} <> b.{_q(date_column)}""",
             f"{ref.column} is the dim_date key of {date_column}",
         )
@@ -424,13 +455,13 @@ def version_checks(
         dim = dims.get(ref.ref_table)
         if ref.table != table.name or dim is None:
             continue
+        row_id, named = _row_id(table, "b", "period")
         yield _rows(
             f"{table.name}.{ref.column}.valid_for_period", table.name, ref.column,
-            f"""SELECT {_row_id(table, "b", "period")}, d.{_q(dim.natural_key)},
-                       d.valid_from, d.valid_to
+            f"""SELECT {row_id}, d.{_q(dim.natural_key)}, d.valid_from, d.valid_to
                 FROM {{batch}} AS b
                 JOIN {_q(dim.table)} AS d ON d.{_q(dim.key)} = b.{_q(ref.column)}
-                JOIN dim_period AS p ON p.period = b.period
+                JOIN dim_period AS p ON p.period = b.period {named}
                 WHERE NOT (d.valid_from <= p.start_date AND p.start_date < d.valid_to)""",
             f"{ref.column} is the {dim.table} version valid at the start of the period",
             severity="warning",
@@ -459,7 +490,8 @@ def _code_dimension(column: str, dims: Mapping[str, Scd2]) -> str:
 
 def rule_check(contract: Contract, rule: Rule, dims: Mapping[str, Scd2]) -> Check:
     """The warehouse check of a contract rule, from the check the rule is declared with."""
-    fact = FACT_MODELS[contract.dataset].__table__.name
+    table = FACT_MODELS[contract.dataset].__table__
+    fact = table.name
     col = rule.column
     text = f"{rule.message_en} / {rule.message_zh} (contract rule {rule.id})"
     severity: Severity = "error" if rule.severity.value == "error" else "warning"
@@ -480,18 +512,20 @@ def rule_check(contract: Contract, rule: Rule, dims: Mapping[str, Scd2]) -> Chec
                              WHERE NOT ({_q(col)} SIMILAR TO {_lit(pattern)})""",
                          text, severity)
         case InPeriod():
+            row_id, named = _row_id(table, "b", "period", col)
             return _rows(f"{fact}.{col}.{rule.id}", fact, col,
-                         f"""SELECT b.submission_id, b.source_row, b.period, b.{_q(col)}
+                         f"""SELECT {row_id}
                              FROM {{batch}} AS b JOIN dim_period AS p ON p.period = b.period
+                             {named}
                              WHERE b.{_q(col)} < p.start_date OR b.{_q(col)} > p.end_date""",
                          text, severity)
         case Registered():
             # the fact stores the site's key, not its code
+            row_id, named = _row_id(table, "b", "county_code", "period")
             return _rows(f"{fact}.site_key.{rule.id}", fact, "site_key",
-                         """SELECT b.submission_id, b.source_row, b.county_code, b.period,
-                                   d.site_code
-                            FROM {batch} AS b
-                            JOIN dim_childcare_site AS d ON d.site_key = b.site_key
+                         f"""SELECT {row_id}, d.site_code
+                            FROM {{batch}} AS b
+                            JOIN dim_childcare_site AS d ON d.site_key = b.site_key {named}
                             WHERE NOT EXISTS (
                                 SELECT 1 FROM fact_childcare_site_season AS r
                                 JOIN dim_childcare_site AS rd ON rd.site_key = r.site_key
@@ -525,11 +559,12 @@ def contract_checks(
 
 def derived_checks() -> Iterator[Check]:
     """Measures the transforms derive."""
+    sites = Base.metadata.tables["fact_childcare_site_season"]
+    row_id, named = _row_id(sites, "b", "start_date", "end_date", "service_days")
     yield _rows(
-        "fact_childcare_site_season.service_days.matches_dates", "fact_childcare_site_season",
-        "service_days",
-        """SELECT submission_id, source_row, start_date, end_date, service_days
-           FROM {batch} WHERE service_days <> (end_date - start_date) + 1""",
+        f"{sites.name}.service_days.matches_dates", sites.name, "service_days",
+        f"""SELECT {row_id} FROM {{batch}} AS b {named}
+            WHERE b.service_days <> (b.end_date - b.start_date) + 1""",
         "service_days = end_date − start_date + 1",
     )
 
@@ -561,25 +596,31 @@ def ledger_checks() -> Iterator[Check]:
         "a partition has at most one current accepted submission",
     )
     for dataset, model in FACT_MODELS.items():
-        fact = model.__table__.name
+        table = model.__table__
+        fact, key = table.name, _ledger_key(table)
+        if key is None:
+            raise ValueError(f"{fact} names no submission ({_LEDGER}.{_LEDGER_KEY})")
         yield _rows(
             f"{t}.rows_loaded.matches_{fact}", t, "rows_loaded",
             f"""SELECT b.submission_id, b.county_code, b.period, b.rows_loaded,
                        COUNT(f.source_row) AS fact_rows
-                FROM {{batch}} AS b LEFT JOIN {_q(fact)} AS f ON f.submission_id = b.submission_id
+                FROM {{batch}} AS b
+                LEFT JOIN {_q(fact)} AS f ON f.{_q(key)} = b.{_q(_LEDGER_KEY)}
                 WHERE b.dataset = {_lit(dataset)} AND b.status IN ({_ACCEPTED_SQL})
                 GROUP BY b.submission_id, b.county_code, b.period, b.rows_loaded
                 HAVING COUNT(f.source_row) <> b.rows_loaded""",
             f"each current accepted {dataset} submission has rows_loaded rows in {fact}",
         )
+        row_id, named = _row_id(table, "b")
         yield _rows(
-            f"{fact}.submission_id.current_accepted", fact, "submission_id",
-            f"""SELECT b.submission_id, b.source_row FROM {{batch}} AS b
+            f"{fact}.{key}.current_accepted", fact, key,
+            f"""SELECT {row_id} FROM {{batch}} AS b
                 LEFT JOIN {t} AS a
-                  ON a.submission_id = b.submission_id AND a.status IN ({_ACCEPTED_SQL})
+                  ON a.{_q(_LEDGER_KEY)} = b.{_q(key)} AND a.status IN ({_ACCEPTED_SQL})
                  AND a.dataset = {_lit(dataset)} AND a.county_code = b.county_code
                  AND a.period = b.period
-                WHERE a.submission_id IS NULL""",
+                {named}
+                WHERE a.{_q(_LEDGER_KEY)} IS NULL""",
             f"{fact} holds only rows of the current accepted {dataset} submission of "
             "their partition (superseded facts were deleted)",
         )

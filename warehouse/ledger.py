@@ -7,7 +7,9 @@ a re-run over a large landing zone costs one query per thousand files, not one p
 transaction `warehouse.load.record_submission` holds, because the ledger and the facts
 change together, atomically, under the partition's lock: `recorded_status`, `decide`,
 `record` (the ledger row and its issues), `mark_superseded` (the submission whose facts a
-newer one replaces), and `has_accepted` for the lookups (`warehouse.lookups`).
+newer one replaces), and `has_accepted` for the lookups (`warehouse.lookups`). Fact rows
+name their submission by its `submission_key`, the database's number for it: `record`
+returns it, and a `Decision` that replaces a submission carries that one's.
 
 Recorded values are the verdict's (`countyflow.ingest.model.Verdict`): its status, its
 `RowCounts` as they are, its issues capped per rule × column. Timestamps are naive UTC;
@@ -111,6 +113,7 @@ class Decision:
     status: str
     superseded_by: str | None = None  # set when the submission itself is superseded
     replaces: str | None = None  # the accepted submission whose facts it replaces
+    replaces_key: int | None = None  # and its submission_key, which those facts carry
 
 
 def recorded_status(conn: Connection, submission_id: str) -> str | None:
@@ -128,7 +131,8 @@ def decide(conn: Connection, ref: SubmissionRef, result: Verdict) -> Decision:
     if status not in ACCEPTED_STATUSES:
         return Decision(status)
     current = conn.execute(
-        sa.select(_ledger.c.submission_id, _ledger.c.modified_at, _ledger.c.file_name).where(
+        sa.select(_ledger.c.submission_id, _ledger.c.submission_key, _ledger.c.modified_at,
+                  _ledger.c.file_name).where(
             _ledger.c.county_code == ref.county_code,
             _ledger.c.dataset == ref.dataset,
             _ledger.c.period == ref.period,
@@ -144,7 +148,8 @@ def decide(conn: Connection, ref: SubmissionRef, result: Verdict) -> Decision:
     theirs = (current.modified_at, current.file_name, current.submission_id)
     if theirs > mine:
         return Decision(SubmissionStatus.SUPERSEDED.value, superseded_by=current.submission_id)
-    return Decision(status, replaces=current.submission_id)
+    return Decision(status, replaces=current.submission_id,
+                    replaces_key=current.submission_key)
 
 
 def record(
@@ -157,24 +162,35 @@ def record(
     processed_at: dt.datetime,
     report_path: str | None,
     max_issue_rows: int | None,
-) -> None:
+) -> int:
     """Write the ledger row of `ref` with `decision`, then its issues (capped per rule ×
     column, `countyflow.ingest.limits.cap_issues`; the counts keep every one). `held`: the
     submission is in the ledger as `waiting`, so its row's outcome is updated and its
-    earlier issues replaced; otherwise the row is inserted, first seen now."""
+    earlier issues replaced; otherwise the row is inserted, first seen now. Returns the
+    submission's key: the sequence assigns it when the row is inserted, and an update
+    keeps it."""
     values = _ledger_values(ref, result, decision, report_path, _utc_naive(processed_at))
+    key = _ledger.c.submission_key
     if not held:  # so it has no issues either (audit_issue's foreign key)
-        conn.execute(sa.insert(_ledger).values(**values, first_seen_at=values["processed_at"]))
+        recorded = conn.execute(
+            sa.insert(_ledger).values(**values, first_seen_at=values["processed_at"])
+            .returning(key)
+        ).scalar_one()
     else:
         _delete_issues(conn, ref.submission_id)
         # Only the outcome changes; the identity columns are indexed, and DuckDB
-        # rewrites an UPDATE of an indexed column as delete + insert.
+        # rewrites an UPDATE of an indexed column as delete + insert. It does so for any
+        # UPDATE … RETURNING too (which audit_issue's foreign key then refuses): the key
+        # is read on its own.
+        where = _ledger.c.submission_id == ref.submission_id
         conn.execute(
             sa.update(_ledger)
-            .where(_ledger.c.submission_id == ref.submission_id)
+            .where(where)
             .values({k: v for k, v in values.items() if k in _OUTCOME_COLUMNS})
         )
+        recorded = conn.execute(sa.select(key).where(where)).scalar_one()
     _insert_issues(conn, ref.submission_id, cap_issues(result.issues, max_issue_rows))
+    return int(recorded)
 
 
 def mark_superseded(conn: Connection, submission_id: str, *, by: str) -> None:

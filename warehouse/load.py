@@ -14,6 +14,11 @@ written by `warehouse.ledger`, within its transaction. Per submission, atomicall
 
 Facts therefore only ever hold the current accepted submission of each partition.
 
+Fact rows name their submission by its ledger key (`submission_key`, assigned by the
+database when the ledger row is first inserted; `warehouse.ledger.record` returns it), not
+by the hash the transforms tie their rows to (`submission_id`): the loader checks the
+frame's hash against the submission being recorded, then writes the key on every row.
+
 Facts have no FOREIGN KEY constraints (per-row checks were most of the cost of a bulk
 insert on PostgreSQL; see `warehouse.models`), so this module guarantees every reference
 itself, inside the transaction, before any fact row is written: only the distinct members
@@ -159,10 +164,11 @@ def record_submission(
             return recorded
 
         decision = ledger.decide(conn, ref, result)
-        ledger.record(conn, ref, result, decision, held=recorded is not None, processed_at=now,
-                      report_path=report_path, max_issue_rows=max_issue_rows)
+        key = ledger.record(conn, ref, result, decision, held=recorded is not None,
+                            processed_at=now, report_path=report_path,
+                            max_issue_rows=max_issue_rows)
         if frame is not None and decision.status in ACCEPTED_STATUSES:
-            _load_facts(conn, ref, frame, decision.replaces)
+            _load_facts(conn, ref, key, frame, decision)
         return decision.status
 
 
@@ -203,7 +209,7 @@ def _checked_facts(
     return frame
 
 
-_PARTITION_COLUMNS = ("submission_id", "county_code", "period")
+_PARTITION_COLUMNS = ("submission_key", "county_code", "period")
 """Fact columns with one value per submission (`_checked_facts`): their references are
 checked once (`_ensure_references`), not per row."""
 
@@ -268,8 +274,11 @@ def _ensure_references(
 
 
 def _load_facts(
-    conn: Connection, ref: SubmissionRef, frame: pl.DataFrame, replaces: str | None
+    conn: Connection, ref: SubmissionRef, key: int, frame: pl.DataFrame,
+    decision: ledger.Decision,
 ) -> None:
+    """Insert `frame`, the facts of `ref` (recorded in the ledger as `key`), in place of
+    those of the submission `decision` replaces, if any."""
     spec = FACT_LOADS[ref.dataset]
     fact = spec.table
     effective = parse_period(ref.period).start
@@ -281,22 +290,23 @@ def _load_facts(
         keys.append(_department_keys(conn, frame))
     rows = _resolved(ref, fact, frame, keys, present)
 
-    if replaces is not None:
-        conn.execute(sa.delete(fact).where(fact.c.submission_id == replaces))
-        ledger.mark_superseded(conn, replaces, by=ref.submission_id)
+    if decision.replaces is not None:
+        conn.execute(sa.delete(fact).where(fact.c.submission_key == decision.replaces_key))
+        ledger.mark_superseded(conn, decision.replaces, by=ref.submission_id)
 
     # The partition's identifiers are the same on every row (`_checked_facts`): they are
-    # added to the rows by `append_rows` (a parameter on DuckDB, a literal CSV column on
-    # PostgreSQL), not carried through the frame's own columns.
-    constants = {"submission_id": ref.submission_id, "period": ref.period}
+    # added to the rows by `append_rows` (a parameter on DuckDB, a constant column of the
+    # COPY on PostgreSQL), not carried through the frame's own columns. The frame never
+    # had `submission_key`: it ties its rows to the hash, no fact column, which
+    # `_resolved` left out.
+    constants = {"submission_key": key, "period": ref.period}
     inserted = append_rows(
-        conn, fact, rows.drop(list(constants)), constants, row_security=row_security)
+        conn, fact, rows.drop(list(constants), strict=False), constants,
+        row_security=row_security)
     # The submission had no facts before (a recorded submission is never loaded twice), so
     # the rows inserted are its rows; count them where the driver cannot say.
     loaded = inserted if inserted >= 0 else conn.execute(
-        sa.select(sa.func.count())
-        .select_from(fact)
-        .where(fact.c.submission_id == ref.submission_id)
+        sa.select(sa.func.count()).select_from(fact).where(fact.c.submission_key == key)
     ).scalar_one()
     if loaded != frame.height:
         raise RuntimeError(

@@ -13,7 +13,10 @@ Revisions live in `warehouse/migrations/versions`:
   references, guaranteed by the loader and checked by the quality gate; see
   `warehouse.models`); DuckDB, which cannot drop a constraint, rebuilds them;
 - `0004_derived_objects`: `audit_derived_objects`, the fingerprint of the mart views as
-  last created (they are recreated only when it changes; `warehouse.schema`).
+  last created (they are recreated only when it changes; `warehouse.schema`);
+- `0005_submission_key`: the ledger numbers each submission (`submission_key`, from a
+  sequence) and facts carry that number instead of the file's hash, keyed
+  (submission_key, source_row); DuckDB rebuilds the ledger and the fact tables.
 
 A warehouse built before migrations existed (its tables are there, the version table is
 not) is adopted: it is stamped `0001_baseline` and upgraded from there.

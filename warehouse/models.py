@@ -15,12 +15,17 @@ Surrogate keys. DuckDB has no SERIAL/IDENTITY, so:
   `DEFAULT nextval(...)` rendered into the DDL. Both backends support sequences, and a
   server-side default is what set-based `INSERT … SELECT` and `COPY` need: keys are
   assigned by the database, never by Python row by row;
+- the ledger identifies a submission by the SHA-256 of its file (`submission_id`, its
+  primary key) and also numbers it: `submission_key`, from a sequence when its row is
+  first inserted and never changed afterwards;
 - everything else has a deterministic key: `dim_date.date_key` = yyyymmdd; the county
   (GB/T 2260 division code), the period label, the vocational track and the volunteer
   source are small, stable codes issued by an authority or the contract, so they are
   their own keys (and also the partition columns every fact carries);
-- fact rows are keyed by (submission_id, source_row): unique by construction and
-  traceable to the clerk's own row number in the submitted file;
+- fact rows are keyed by (submission_key, source_row): unique by construction and
+  traceable, through the ledger, to the clerk's own row number in the submitted file.
+  The integer, not the 64-character hash, is what facts carry: the bulk load maintains
+  the primary-key index for every row it writes, and a narrow key is the cheaper one;
 - audit issues by (submission_id, issue_no).
 
 References of facts are declared, not enforced by the database. Every `fact_*` column
@@ -98,8 +103,8 @@ class Base(DeclarativeBase):
     """The dataset whose facts a fact table holds (None for every other table)."""
 
 
-def _key_sequence(name: str) -> tuple[sa.Sequence, sa.FetchedValue]:
-    sequence = sa.Sequence(name, metadata=Base.metadata, schema=DW)
+def _key_sequence(name: str, schema: str = DW) -> tuple[sa.Sequence, sa.FetchedValue]:
+    sequence = sa.Sequence(name, metadata=Base.metadata, schema=schema)
     return sequence, sa.DefaultClause(sequence.next_value())
 
 
@@ -146,9 +151,17 @@ def _submission_fk() -> Mapped[str]:
     )
 
 
-def _fact_submission() -> Mapped[str]:
+def _submission_key() -> Mapped[int]:
+    # A server-side default, so the key is the database's: the loader reads it back
+    # (RETURNING) from the insert that records the submission.
+    sequence, default = _key_sequence("audit_submission_key_seq", schema=AUDIT)
+    return mapped_column(sa.BigInteger, sequence, server_default=default, nullable=False,
+                         unique=True)
+
+
+def _fact_submission() -> Mapped[int]:
     return _fact_reference(
-        sa.String(64), f"{AUDIT}.audit_submission.submission_id", primary_key=True
+        sa.BigInteger, f"{AUDIT}.audit_submission.submission_key", primary_key=True
     )
 
 
@@ -340,7 +353,10 @@ class RefCalendar(Base):
 
 class AuditSubmission(Base):
     """The submission ledger. Grain: one submitted file, identified by the SHA-256 of its
-    bytes. Timestamps are UTC (naive). Conservation is enforced by a CHECK constraint."""
+    bytes (`submission_id`) and numbered by `submission_key`, which its fact rows carry
+    (assigned by a sequence when the row is first inserted; re-recording a `waiting`
+    submission keeps it). Timestamps are UTC (naive). Conservation is enforced by a CHECK
+    constraint."""
 
     __tablename__ = "audit_submission"
     __table_args__ = (
@@ -360,6 +376,7 @@ class AuditSubmission(Base):
     )
 
     submission_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    submission_key: Mapped[int] = _submission_key()
     county_code: Mapped[str] = mapped_column(sa.String, nullable=False)
     dataset: Mapped[str] = mapped_column(sa.String, nullable=False)
     period: Mapped[str] = mapped_column(sa.String, nullable=False)
@@ -427,9 +444,10 @@ class AuditDerivedObjects(Base):
 
 
 # ---------------------------------------------------------------------------------- facts
-# Every fact row: submission_id + source_row (key, traceability), county_code + period
-# (the partition), dimension keys, measures. Only the current accepted submission of a
-# partition has facts: supersession deletes the older one's rows in the same transaction.
+# Every fact row: submission_key + source_row (key; traceable through the ledger to the
+# file and its row), county_code + period (the partition), dimension keys, measures.
+# Only the current accepted submission of a partition has facts: supersession deletes
+# the older one's rows in the same transaction.
 # References are declared without FOREIGN KEY constraints (`_fact_reference`, module
 # docstring): the loader guarantees them, the quality gate checks them.
 
@@ -442,7 +460,7 @@ class FactVocationalEnrollment(Base):
     __tablename__ = "fact_vocational_enrollment"
     __table_args__ = ({"schema": DW},)
 
-    submission_id: Mapped[str] = _fact_submission()
+    submission_key: Mapped[int] = _fact_submission()
     source_row: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
     county_code: Mapped[str] = _fact_county()
     period: Mapped[str] = _fact_period()
@@ -462,7 +480,7 @@ class FactChildcareSiteSeason(Base):
     __tablename__ = "fact_childcare_site_season"
     __table_args__ = ({"schema": DW},)
 
-    submission_id: Mapped[str] = _fact_submission()
+    submission_key: Mapped[int] = _fact_submission()
     source_row: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
     county_code: Mapped[str] = _fact_county()
     period: Mapped[str] = _fact_period()
@@ -487,7 +505,7 @@ class FactChildcareDaily(Base):
     __tablename__ = "fact_childcare_daily"
     __table_args__ = ({"schema": DW},)
 
-    submission_id: Mapped[str] = _fact_submission()
+    submission_key: Mapped[int] = _fact_submission()
     source_row: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
     county_code: Mapped[str] = _fact_county()
     period: Mapped[str] = _fact_period()
@@ -507,7 +525,7 @@ class FactChildcareVolunteers(Base):
     __tablename__ = "fact_childcare_volunteers"
     __table_args__ = ({"schema": DW},)
 
-    submission_id: Mapped[str] = _fact_submission()
+    submission_key: Mapped[int] = _fact_submission()
     source_row: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
     county_code: Mapped[str] = _fact_county()
     period: Mapped[str] = _fact_period()
@@ -524,7 +542,7 @@ class FactHealthMonthly(Base):
     __tablename__ = "fact_health_monthly"
     __table_args__ = ({"schema": DW},)
 
-    submission_id: Mapped[str] = _fact_submission()
+    submission_key: Mapped[int] = _fact_submission()
     source_row: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
     county_code: Mapped[str] = _fact_county()
     period: Mapped[str] = _fact_period()

@@ -4,7 +4,9 @@
 the result carries the partition (`submission_id`, `county_code`, `period`, `source_row`),
 the natural keys and dimension attributes the loader resolves into dimension keys, and
 the measures, including derived ones. Output columns and dtypes are fixed per dataset
-(`FACT_SCHEMAS`), so the loader never guesses.
+(`FACT_SCHEMAS`), so the loader never guesses. The submission is the file's hash here; the
+fact rows carry the warehouse's number for it instead (`submission_key`, written by the
+loader, which checks the hash first).
 """
 
 from __future__ import annotations

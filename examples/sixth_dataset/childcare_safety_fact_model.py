@@ -10,7 +10,7 @@ class FactChildcareSafety(Base):
     __tablename__ = "fact_childcare_safety"
     __table_args__ = ({"schema": DW},)
 
-    submission_id: Mapped[str] = _fact_submission()
+    submission_key: Mapped[int] = _fact_submission()
     source_row: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
     county_code: Mapped[str] = _fact_county()
     period: Mapped[str] = _fact_period()

@@ -45,9 +45,12 @@ def ledger(engine: Engine, submission_id: str) -> dict[str, Any]:
 
 
 def fact_count(engine: Engine, table: str, submission_id: str | None = None) -> int:
+    """Rows of fact `table` (of the submission `submission_id`: facts name it by its
+    ledger key)."""
     if submission_id is None:
         return int(scalar(engine, f"SELECT COUNT(*) FROM {{{table}}}"))
-    return int(scalar(engine, f"SELECT COUNT(*) FROM {{{table}}} WHERE submission_id = :id",
+    return int(scalar(engine, f"SELECT COUNT(*) FROM {{{table}}} f JOIN {{audit_submission}} s "
+                      "ON s.submission_key = f.submission_key WHERE s.submission_id = :id",
                       id=submission_id))
 
 
@@ -79,6 +82,12 @@ def test_load_each_dataset(warehouse_engine: Engine, dataset: str) -> None:
     assert fact_count(warehouse_engine, table, submission.submission_id) == len(data)
     row = ledger(warehouse_engine, submission.submission_id)
     assert row["status"] == "accepted"
+    # the facts carry the ledger's key of their submission, not its hash
+    assert rows(warehouse_engine, f"SELECT DISTINCT submission_key FROM {{{table}}}") == [
+        (row["submission_key"],)]
+    with warehouse_engine.connect() as conn:
+        columns = set(conn.execute(_sql(warehouse_engine, f"SELECT * FROM {{{table}}}")).keys())
+    assert "submission_key" in columns and "submission_id" not in columns
     assert (row["rows_in"], row["rows_loaded"], row["rows_rejected"], row["rows_held"]) == (
         len(data), len(data), 0, 0)
     assert row["first_seen_at"] == row["processed_at"]
@@ -266,7 +275,8 @@ def test_waiting_submission_is_loaded_later(warehouse_engine: Engine) -> None:
         == "waiting"
     assert processed_statuses(warehouse_engine, [daily.submission_id]).get(daily.submission_id) == "waiting"
     assert fact_count(warehouse_engine, "fact_childcare_daily") == 0
-    first_seen = ledger(warehouse_engine, daily.submission_id)["first_seen_at"]
+    first_seen, key = (ledger(warehouse_engine, daily.submission_id)[c]
+                       for c in ("first_seen_at", "submission_key"))
 
     held = waiting_submissions(warehouse_engine)
     assert [row["submission_id"] for row in held] == [daily.submission_id]
@@ -283,7 +293,8 @@ def test_waiting_submission_is_loaded_later(warehouse_engine: Engine) -> None:
                   id=daily.submission_id) == 0  # the re-validation's issues replace the old
     assert row["first_seen_at"] == first_seen
     assert row["processed_at"] >= first_seen
-    assert fact_count(warehouse_engine, "fact_childcare_daily", daily.submission_id) == 1
+    assert row["submission_key"] == key  # numbered once, when first recorded
+    assert rows(warehouse_engine, "SELECT submission_key FROM {fact_childcare_daily}") == [(key,)]
     assert waiting_submissions(warehouse_engine) == []
 
 
@@ -388,8 +399,9 @@ def test_concurrent_submissions_of_one_partition_are_serialised(
     assert set(statuses) <= {"accepted", "superseded"}  # depends on the threads' order
     assert rows(warehouse_engine, "SELECT submission_id FROM {audit_submission} "
                 "WHERE status = 'accepted'") == [(newest,)]
-    assert rows(warehouse_engine, "SELECT DISTINCT submission_id FROM {fact_childcare_site_season}"
-                ) == [(newest,)]
+    assert rows(warehouse_engine, "SELECT DISTINCT s.submission_id "
+                "FROM {fact_childcare_site_season} f JOIN {audit_submission} s "
+                "ON s.submission_key = f.submission_key") == [(newest,)]
 
 
 def site_versions(engine: Engine, code: str) -> list[tuple[Any, ...]]:

@@ -12,6 +12,7 @@ per module and several tests read that one report.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -83,8 +84,10 @@ def test_facts_declare_their_references_without_foreign_keys() -> None:
         assert not table.foreign_keys, table.name
         declared = {c.name: referenced_column(c) for c in table.columns}
         declared = {name: target for name, target in declared.items() if target is not None}
-        assert {"submission_id", "county_code", "period"} <= set(declared), table.name
-        assert declared["submission_id"].table.name == "audit_submission"
+        assert {"submission_key", "county_code", "period"} <= set(declared), table.name
+        assert (declared["submission_key"].table.name, declared["submission_key"].name) == (
+            "audit_submission", "submission_key")
+        assert [c.name for c in table.primary_key.columns] == ["submission_key", "source_row"]
         for name, target in declared.items():
             check = f"{table.name}.{name}.in_{target.table.name}"
             assert check in NAMES, check
@@ -302,6 +305,9 @@ BREAKAGES = (
     "VALUES ('other', '重复', FALSE), (NULL, '空', FALSE)",
     # an orphan fact: its site is in no dimension row
     "UPDATE fact_childcare_daily SET site_key = 999999",
+    # a fact of a submission the ledger does not have (so not its accepted one either, and
+    # one row short for the submission it came from)
+    "UPDATE fact_childcare_volunteers SET submission_key = 999999 WHERE source_row = 3",
     # a negative count
     "UPDATE fact_health_monthly SET surgeries = -7 WHERE period = '2025-07' AND source_row = 2",
     # a ledger row whose rows_loaded disagrees with its facts (still conserving rows)
@@ -330,6 +336,12 @@ EXPECTED_FAILURES: dict[str, tuple[str, str | None, int]] = {
     "dim_volunteer_source.source.not_null": ("dim_volunteer_source", "source", 1),
     "fact_childcare_daily.site_key.in_dim_childcare_site":
         ("fact_childcare_daily", "site_key", 1),
+    "fact_childcare_volunteers.submission_key.in_audit_submission":
+        ("fact_childcare_volunteers", "submission_key", 1),
+    "fact_childcare_volunteers.submission_key.current_accepted":
+        ("fact_childcare_volunteers", "submission_key", 1),
+    "audit_submission.rows_loaded.matches_fact_childcare_volunteers":
+        ("audit_submission", "rows_loaded", 1),
     "fact_health_monthly.surgeries.non_negative": ("fact_health_monthly", "surgeries", 1),
     "audit_submission.rows_loaded.matches_fact_vocational_enrollment":
         ("audit_submission", "rows_loaded", 1),
@@ -446,6 +458,10 @@ def test_broken_warehouse_fails_exactly_the_broken_checks(broken: Validated) -> 
 def test_broken_warehouse_details_name_the_offending_rows(broken: Validated) -> None:
     orphan = broken.report.result("fact_childcare_daily.site_key.in_dim_childcare_site")
     assert orphan.detail is not None and "site_key=999999" in orphan.detail
+    # a fact row is named by its submission's hash (from the ledger) and its source row
+    assert re.match(r"submission_id=[0-9a-f]{64}, source_row=2, ", orphan.detail), orphan.detail
+    unrecorded = broken.report.result("fact_childcare_volunteers.submission_key.in_audit_submission")
+    assert unrecorded.detail == "submission_key=999999, source_row=3"
     ledger = broken.report.result("audit_submission.rows_loaded.matches_fact_vocational_enrollment")
     assert ledger.detail is not None
     assert "rows_loaded=3" in ledger.detail and "fact_rows=2" in ledger.detail

@@ -110,7 +110,7 @@ def _fk_name(table: str, column: str, ref_table: str) -> str:
 
 def _duckdb() -> bool:
     """The backend cannot add or drop a foreign key on an existing table (DuckDB): it is rebuilt."""
-    return not backend_of(op.get_bind()).alters_foreign_keys
+    return not backend_of(op.get_bind()).alters_constraints
 
 
 def _rebuild_on_duckdb(table: str, *, with_foreign_keys: bool) -> None:
