@@ -9,8 +9,9 @@ imports, and the command never imports Prefect's server package itself.
 
 It is the server Prefect would start (`uvicorn --factory prefect.server.api.server:create_app`,
 UI off, the services Prefect runs in a temporary server) on the same Prefect home; a run
-points its Prefect client at it with `prefect.settings.temporary_settings`, so nothing is
-written to the environment. `tests/conftest.py` starts the test session's server with it.
+points Prefect at it (its settings and, for Prefect's background threads and the run's child
+processes, PREFECT_API_URL in the environment) for the run only. `tests/conftest.py` starts the
+test session's server with it.
 """
 
 from __future__ import annotations
@@ -147,11 +148,17 @@ def prefect_api_for_this_run() -> Iterator[None]:
             yield
             return
         server.wait_until_answering(startup_timeout())
+        # Both: this thread reads Prefect's settings from its context, but Prefect's own
+        # background threads (events, logs) and child processes read the environment, and
+        # without it each would start a temporary server of its own.
+        os.environ["PREFECT_API_URL"] = server.api_url
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
             yield
             _drain_prefect_clients()
     finally:
         if server is not None:
+            if os.environ.get("PREFECT_API_URL") == server.api_url:
+                del os.environ["PREFECT_API_URL"]
             server.stop()
 
 
