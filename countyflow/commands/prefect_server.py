@@ -138,8 +138,7 @@ def prefect_api_for_this_run() -> Iterator[None]:
         server = PrefectServer()
         server.start()
     try:
-        # Imported after the launch on purpose: this import is part of what the server's
-        # start-up overlaps.
+        # lazy: after the launch on purpose, this import is part of what the start-up overlaps
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
         if server is None or PREFECT_API_URL.value():  # a profile names a server: use it
@@ -165,6 +164,7 @@ def prefect_api_for_this_run() -> Iterator[None]:
 def _drain_prefect_clients() -> None:
     """Send the run's last logs and events while the server still answers (Prefect would
     otherwise send them at interpreter exit, to a server already stopped)."""
+    # lazy: Prefect is imported only once the server is launched (see prefect_api_for_this_run)
     from prefect.events.worker import EventsWorker
     from prefect.logging.handlers import APILogWorker
 

@@ -37,7 +37,7 @@ def run_pipeline(settings: Settings) -> int:
         return EXIT_USAGE
     try:  # the DuckDB file is opened inside the flow, after its warehouse slot (prepare_warehouse)
         with prefect_api_for_this_run():
-            # lazy, and inside: Prefect and the flow load while the temporary server starts
+            # lazy: inside, so Prefect and the flow load while the temporary server starts
             from flows.ingest import ingest_flow_for
 
             with submission_progress():
