@@ -23,7 +23,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 EPHEMERAL_STARTUP_SETTING = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
@@ -63,11 +63,7 @@ class PrefectServer:
         command = [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
                    "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "error",
                    "--lifespan", "on"]
-        if self.log is None:
-            self.process = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL,
-                                            stderr=subprocess.DEVNULL)
-            return
-        with self.log.open("ab") as sink:
+        with self.log.open("ab") if self.log is not None else nullcontext(subprocess.DEVNULL) as sink:
             self.process = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL,
                                             stderr=sink)
 

@@ -8,10 +8,13 @@ than `COUNTYFLOW_WAREHOUSE_LOCK_TIMEOUT` seconds: nothing was done, try again la
 from __future__ import annotations
 
 import logging
-import os
 
 from countyflow.commands.console import console, frame_table, submission_progress
-from countyflow.commands.prefect_server import PrefectServerDidNotStart, prefect_api_for_this_run
+from countyflow.commands.prefect_server import (
+    PrefectServerDidNotStart,
+    prefect_api_for_this_run,
+    startup_timeout,
+)
 from countyflow.pipeline import outcomes_frame, summarise_outcomes
 from countyflow.settings import Settings
 from warehouse.engine import WarehouseBusyError, permanent_problem
@@ -51,7 +54,7 @@ def run_pipeline(settings: Settings) -> int:
             console.print(
                 "The temporary Prefect server did not start in time. Raise "
                 "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS (now "
-                f"{os.environ.get('PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS', '20')} s), or run "
+                f"{startup_timeout():g} s), or run "
                 "`uv run prefect server start` in another terminal and set "
                 "PREFECT_API_URL=http://127.0.0.1:4200/api.")
         return EXIT_FAILED
